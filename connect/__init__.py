@@ -1,0 +1,1 @@
+"""Kafka Connect with Debezium: the outbox connector, its registration, and the native stack."""

@@ -1,0 +1,145 @@
+"""`python -m connect.native up|down|status|logs|start|stop|install`: the native stack's commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import structlog
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from connect.native import databases, kafka
+from connect.native.install import install
+from connect.native.layout import REPO, Layout
+from connect.native.parts import Part, parts
+from connect.native.secrets import ensure_secrets
+from connect.native.supervisor import Supervisor
+from connect.register import RegistrationSettings, register
+
+log = structlog.get_logger()
+
+READY_TIMEOUT_S = {"kafka": 60.0, "connect": 120.0}
+DEFAULT_READY_TIMEOUT_S = 60.0
+
+
+class NotReady(Exception):
+    pass
+
+
+def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
+    """Polls the part's readiness check until its deadline; gives up at once if it crashed."""
+    timeout = READY_TIMEOUT_S.get(part.program, DEFAULT_READY_TIMEOUT_S)
+    log_file = layout.logs / f"{part.program}.log"
+
+    def ready() -> None:
+        state = supervisor.state(part.program)
+        if state in {"FATAL", "EXITED", "STOPPED"}:
+            sys.exit(f"{part.program} is {state}: see {log_file}")
+        if not part.ready():
+            raise NotReady
+
+    polling = Retrying(
+        stop=stop_after_delay(timeout), wait=wait_fixed(0.25), retry=retry_if_exception_type(NotReady)
+    )
+    try:
+        polling(ready)
+    except RetryError:
+        sys.exit(f"{part.program} was not ready after {timeout:.0f}s: see {log_file}")
+
+
+def migrate(environment: dict[str, str]) -> None:
+    for service in ("post_service", "subscribe_service"):
+        subprocess.run(
+            [str(REPO / ".venv" / "bin" / "alembic"), "-c", str(REPO / service / "alembic.ini"), "upgrade", "head"],
+            env={**os.environ, **environment},
+            check=True,
+        )
+
+
+def up(layout: Layout) -> None:
+    started = time.monotonic()
+    install(layout)
+    passwords = ensure_secrets(layout)
+    for server in databases.SERVERS:
+        databases.initialize_datadir(layout, server)
+    kafka.prepare(layout)
+    supervisor = Supervisor(layout, passwords)
+    supervisor.ensure_running()
+    by_program = {part.program: part for part in parts(layout)}
+
+    def start(program: str) -> None:
+        supervisor.start(program)
+        wait_ready(by_program[program], layout, supervisor)
+
+    for server in databases.SERVERS:
+        start(server.program)
+        databases.apply_users(layout, server, passwords)
+    migrate(passwords)
+    start("kafka")
+    start("connect")
+    os.environ.update(passwords)
+    register(RegistrationSettings(kafka_bootstrap_servers=kafka.BOOTSTRAP_SERVERS))
+    for program in ("post-service", "subscribe-api", "subscribe-consumer"):
+        start(program)
+    print_status(layout, supervisor)
+    print(f"native stack up in {time.monotonic() - started:.1f}s")
+
+
+def print_status(layout: Layout, supervisor: Supervisor) -> bool:
+    healthy = True
+    print(f"{'part':<20} {'state':<10} {'health':<9} listens on")
+    for part in parts(layout):
+        state = supervisor.state(part.program)
+        ready = state == "RUNNING" and part.ready()
+        healthy &= ready
+        print(f"{part.program:<20} {state:<10} {'ready' if ready else 'NOT READY':<9} {part.listens}")
+    return healthy
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m connect.native", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("install", help="install MariaDB and resolve the Kafka/Debezium jars")
+    commands.add_parser("up", help="start whatever is not running, in order, and wait until ready")
+    commands.add_parser("down", help="stop every process (data is kept in .stack/)")
+    commands.add_parser("status", help="each part's state and health; exits 1 unless all are ready")
+    logs = commands.add_parser("logs", help="follow the logs of every part, or of the named ones")
+    logs.add_argument("programs", nargs="*")
+    logs.add_argument("--no-follow", action="store_true")
+    for verb in ("start", "stop"):
+        command = commands.add_parser(verb, help=f"{verb} one part, e.g. kafka")
+        command.add_argument("program")
+    arguments = parser.parse_args()
+
+    layout = Layout.from_env()
+    supervisor = Supervisor(layout, ensure_secrets(layout) if arguments.command != "down" else {})
+    match arguments.command:
+        case "install":
+            install(layout)
+        case "up":
+            up(layout)
+        case "down":
+            supervisor.shutdown()
+        case "status":
+            if not supervisor.is_running():
+                print("native stack is down")
+                return 1
+            return 0 if print_status(layout, supervisor) else 1
+        case "logs":
+            names = arguments.programs or [part.program for part in parts(layout)]
+            files = [str(layout.logs / f"{name}.log") for name in names]
+            follow = [] if arguments.no_follow else ["-F"]
+            return subprocess.run(["tail", "-n", "40", *follow, *files], check=False).returncode
+        case "start":
+            supervisor.start(arguments.program)
+            wait_ready({part.program: part for part in parts(layout)}[arguments.program], layout, supervisor)
+        case "stop":
+            supervisor.stop(arguments.program)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Registers the outbox connector once Kafka Connect is healthy: `python -m connect.register`.
+
+Idempotent: topics are created only if missing, the config is PUT (create or update), and it
+returns once the connector and its task are RUNNING, or fails with the task's error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import httpx
+import structlog
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+from pydantic_settings import BaseSettings
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from connect.connector import Flavour, events_topic, render, schema_history_topic
+
+log = structlog.get_logger()
+
+
+class RegistrationSettings(BaseSettings):
+    connect_url: str = "http://127.0.0.1:8083"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    connector_flavour: Flavour = Flavour.MARIADB
+    connector_name: str = "outbox-connector"
+    # Where Kafka Connect reaches the post database (a container name under compose).
+    connector_db_host: str = "127.0.0.1"
+    connector_db_port: int = 3306
+    events_partitions: int = 3
+    ready_timeout_s: float = 120.0
+
+
+class NotReady(Exception):
+    """Something is still starting; asked again until the deadline."""
+
+
+def ensure_topics(settings: RegistrationSettings) -> None:
+    """Creates the events topic and the schema-history topic if they do not exist yet."""
+    topics = [
+        NewTopic(events_topic("post"), num_partitions=settings.events_partitions),
+        # Debezium needs the whole history of the captured tables' DDL to read the binlog:
+        # keep it forever, and never compact it (every record matters, not the last per key).
+        NewTopic(
+            schema_history_topic(),
+            num_partitions=1,
+            config={"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"},
+        ),
+    ]
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    for topic, future in admin.create_topics(topics).items():
+        try:
+            future.result()
+            log.info("topic created", topic=topic)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+
+
+def put_config(client: httpx.Client, settings: RegistrationSettings) -> None:
+    config = render(
+        settings.connector_flavour,
+        database_host=settings.connector_db_host,
+        database_port=settings.connector_db_port,
+        kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+    )
+    response = client.put(f"/connectors/{settings.connector_name}/config", json=config)
+    response.raise_for_status()
+    log.info("connector config applied", connector=settings.connector_name)
+
+
+def wait_until(check: object, settings: RegistrationSettings) -> None:
+    for attempt in Retrying(
+        stop=stop_after_delay(settings.ready_timeout_s),
+        wait=wait_fixed(0.5),
+        retry=retry_if_exception_type((NotReady, httpx.TransportError)),
+        reraise=True,
+    ):
+        with attempt:
+            check()  # type: ignore[operator]
+
+
+def register(settings: RegistrationSettings) -> None:
+    with httpx.Client(base_url=settings.connect_url, timeout=10) as client:
+
+        def connect_is_up() -> None:
+            plugins = client.get("/connector-plugins").json()
+            if settings.connector_flavour.connector_class not in {p["class"] for p in plugins}:
+                raise NotReady("the Debezium connector plugin is not loaded")
+
+        def connector_is_running() -> None:
+            status = client.get(f"/connectors/{settings.connector_name}/status")
+            if status.status_code == 404:
+                raise NotReady("the connector is not created yet")
+            body = status.json()
+            tasks = body["tasks"]
+            failed = [t for t in tasks if t["state"] == "FAILED"]
+            if failed:
+                raise RuntimeError(f"connector task failed: {failed[0].get('trace', '')}")
+            if body["connector"]["state"] != "RUNNING" or not tasks:
+                raise NotReady(f"connector is {body['connector']['state']}")
+            if any(t["state"] != "RUNNING" for t in tasks):
+                raise NotReady("a task is not running yet")
+
+        wait_until(connect_is_up, settings)
+        ensure_topics(settings)
+        put_config(client, settings)
+        wait_until(connector_is_running, settings)
+    log.info("connector running", connector=settings.connector_name)
+
+
+def main() -> int:
+    register(RegistrationSettings())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The post service's adapters: SQLAlchemy tables, repositories and the unit of work."""

@@ -1,0 +1,1 @@
+"""The post service's entry points: the HTTP API."""

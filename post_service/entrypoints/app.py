@@ -1,0 +1,108 @@
+"""The post service's HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from post_service.bootstrap import Bootstrapped, bootstrap
+from post_service.domain.posts import NewPost
+from post_service.entrypoints.schemas import BIGINT_MAX, PostCreate, PostCreatedPublic, PostPublic
+from post_service.service import posts as use_cases
+from post_service.service.ports import UnitOfWork
+from post_service.settings import Settings
+
+log = structlog.get_logger()
+
+
+def unit_of_work(request: Request) -> Callable[[], UnitOfWork]:
+    deps: Bootstrapped = request.app.state.deps
+    return deps.unit_of_work
+
+
+UnitOfWorkFactory = Annotated[Callable[[], UnitOfWork], Depends(unit_of_work)]
+
+posts = APIRouter(prefix="/posts", tags=["posts"])
+
+
+@posts.post("", status_code=status.HTTP_201_CREATED, response_model=PostCreatedPublic)
+def create_post(body: PostCreate, uow: UnitOfWorkFactory) -> PostCreatedPublic:
+    """Creates a post and, in the same transaction, its PostCreated event."""
+    event = use_cases.create_post(uow, NewPost(body.author_id, body.title, body.content))
+    log.info("post created", post_id=event.post_id, event_id=str(event.event_id))
+    return PostCreatedPublic(
+        post_id=event.post_id,
+        event_id=event.event_id,
+        author_id=event.author_id,
+        title=event.title,
+        created_at=event.created_at,
+    )
+
+
+@posts.get("/{post_id}", response_model=PostPublic)
+def get_post(
+    post_id: Annotated[int, Path(gt=0, le=BIGINT_MAX)], uow: UnitOfWorkFactory
+) -> PostPublic:
+    """Returns one post."""
+    try:
+        post = use_cases.get_post(uow, post_id)
+    except use_cases.PostNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    return PostPublic(
+        post_id=post.post_id,
+        author_id=post.author_id,
+        title=post.title,
+        content=post.content,
+        created_at=post.created_at,
+    )
+
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@health.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """The database answers."""
+    deps: Bootstrapped = request.app.state.deps
+    try:
+        with deps.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError:
+        return JSONResponse({"status": "database unavailable"}, status.HTTP_503_SERVICE_UNAVAILABLE)
+    return JSONResponse({"status": "ready"})
+
+
+async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """A database that cannot be reached is the server's trouble, not the client's: 503, not 500."""
+    log.warning("database error", path=request.url.path, error=str(error))
+    return JSONResponse(
+        {"detail": "the database is unavailable; nothing was stored, try again"},
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
+def create_app(deps: Bootstrapped) -> FastAPI:
+    app = FastAPI(title="post service", version="1.0")
+    app.state.deps = deps
+    app.include_router(posts)
+    app.include_router(health)
+    for unavailable in (OperationalError, InterfaceError):
+        app.add_exception_handler(unavailable, database_unavailable)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The factory uvicorn calls in each worker process."""
+    return create_app(bootstrap(Settings()))  # type: ignore[call-arg]

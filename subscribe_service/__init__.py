@@ -1,0 +1,1 @@
+"""The subscribe service: subscriptions, and notifications applied exactly once per post event."""

@@ -1,0 +1,1 @@
+"""The subscribe service's adapters: SQLAlchemy tables and repositories, Kafka, the notifier."""

@@ -1,0 +1,23 @@
+"""The default notifier: the notifications table is the record, and each delivery is logged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+
+from subscribe_service.domain.notifications import Notification
+from subscribe_service.service.ports import Notifier
+
+log = structlog.get_logger()
+
+
+class LoggingNotifier(Notifier):
+    def deliver(self, notifications: Sequence[Notification]) -> None:
+        for n in notifications:
+            log.info(
+                "notification delivered",
+                event_id=str(n.event_id),
+                subscriber_id=n.subscriber_id,
+                post_id=n.post_id,
+            )

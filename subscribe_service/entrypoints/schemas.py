@@ -1,0 +1,33 @@
+"""The HTTP API's request and response bodies, separate from the tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BIGINT_MAX = 2**63 - 1
+Id = Annotated[int, Field(gt=0, le=BIGINT_MAX)]
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subscriber_id: Id
+    author_id: Id
+
+
+class SubscriptionPublic(BaseModel):
+    subscriber_id: int
+    author_id: int
+
+
+class NotificationPublic(BaseModel):
+    event_id: UUID
+    post_id: int
+    author_id: int
+    title: str
+    created_at: datetime = Field(description="When the post was created")
+    notified_at: datetime = Field(description="When the notification was committed")

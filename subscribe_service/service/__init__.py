@@ -1,0 +1,1 @@
+"""The subscribe service's use cases, one function per verb, each with its transaction visible."""

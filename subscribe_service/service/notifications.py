@@ -1,0 +1,41 @@
+"""Use cases of notifications: applying post events, and reading what a subscriber was told."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from subscribe_service.domain.events import PostCreated
+from subscribe_service.domain.notifications import Notification
+from subscribe_service.service.ports import UnitOfWork
+
+
+def notify_subscribers(
+    unit_of_work: Callable[[], UnitOfWork], events: Sequence[PostCreated]
+) -> tuple[list[Notification], int]:
+    """Applies each event exactly once, all in one transaction: an event already in the inbox
+    changes nothing. Returns the new notifications and how many events were duplicates."""
+    created: list[Notification] = []
+    duplicates = 0
+    with unit_of_work() as uow:
+        for event in events:
+            if not uow.inbox.record(event):
+                duplicates += 1
+                continue
+            notifications = [
+                Notification(
+                    event.event_id, subscriber_id, event.post_id, event.author_id, event.title,
+                    event.created_at,
+                )  # fmt: skip
+                for subscriber_id in uow.subscriptions.subscribers_of(event.author_id)
+            ]
+            uow.notifications.add(notifications)
+            created.extend(notifications)
+        uow.commit()
+    return created, duplicates
+
+
+def latest_notifications(
+    unit_of_work: Callable[[], UnitOfWork], subscriber_id: int, limit: int
+) -> list[Notification]:
+    with unit_of_work() as uow:
+        return uow.notifications.latest_for(subscriber_id, limit)
