@@ -7,11 +7,13 @@ returns once the connector and its task are RUNNING, or fails with the task's er
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import httpx
 import structlog
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 from pydantic_settings import BaseSettings
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
@@ -70,15 +72,15 @@ def put_config(client: httpx.Client, settings: RegistrationSettings) -> None:
     log.info("connector config applied", connector=settings.connector_name)
 
 
-def wait_until(check: object, settings: RegistrationSettings) -> None:
-    for attempt in Retrying(
+def wait_until(check: Callable[[], None], settings: RegistrationSettings) -> None:
+    """Calls check until it stops raising NotReady, or raises when the deadline passes."""
+    polling = Retrying(
         stop=stop_after_delay(settings.ready_timeout_s),
         wait=wait_fixed(0.5),
         retry=retry_if_exception_type((NotReady, httpx.TransportError)),
         reraise=True,
-    ):
-        with attempt:
-            check()  # type: ignore[operator]
+    )
+    polling(check)
 
 
 def register(settings: RegistrationSettings) -> None:

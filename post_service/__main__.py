@@ -7,7 +7,7 @@ import uvicorn
 from post_service.settings import Settings
 
 if __name__ == "__main__":
-    settings = Settings()  # type: ignore[call-arg]
+    settings = Settings()
     uvicorn.run(
         "post_service.entrypoints.app:create_app_from_environment",
         factory=True,

@@ -21,7 +21,7 @@ def main() -> None:
         "replay: rewind the consumer group to the earliest offset (stop the consumers first)",
     )
     process = parser.parse_args().process
-    settings = Settings()  # type: ignore[call-arg]
+    settings = Settings()
     if process == "api":
         uvicorn.run(
             "subscribe_service.entrypoints.api:create_app_from_environment",

@@ -27,7 +27,7 @@ class DatabaseSettings(BaseSettings):
 
 
 class Settings(DatabaseSettings):
-    """What the API and the consumer need; the password has no default and must come from outside."""
+    """What the API and the consumer need; the password has no default: it comes from outside."""
 
     service_db_user: str = "subscribe_service"
     service_db_password: SecretStr
@@ -36,7 +36,9 @@ class Settings(DatabaseSettings):
     http_port: int = 8082
     log_level: str = "info"
 
-    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
     events_topic: str = "outbox.event.post"
     dead_letter_topic: str = "outbox.event.post.dlq"
     consumer_group: str = "subscribe-service"

@@ -1,4 +1,4 @@
-"""`python -m connect.native up|down|status|logs|start|stop|install`: the native stack's commands."""
+"""The native stack's commands: `python -m connect.native up|down|status|logs|start|stop`."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
             raise NotReady
 
     polling = Retrying(
-        stop=stop_after_delay(timeout), wait=wait_fixed(0.25), retry=retry_if_exception_type(NotReady)
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(0.25),
+        retry=retry_if_exception_type(NotReady),
     )
     try:
         polling(ready)
@@ -53,7 +55,13 @@ def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
 def migrate(environment: dict[str, str]) -> None:
     for service in ("post_service", "subscribe_service"):
         subprocess.run(
-            [str(REPO / ".venv" / "bin" / "alembic"), "-c", str(REPO / service / "alembic.ini"), "upgrade", "head"],
+            [
+                str(REPO / ".venv" / "bin" / "alembic"),
+                "-c",
+                str(REPO / service / "alembic.ini"),
+                "upgrade",
+                "head",
+            ],
             env={**os.environ, **environment},
             check=True,
         )
@@ -95,7 +103,9 @@ def print_status(layout: Layout, supervisor: Supervisor) -> bool:
         state = supervisor.state(part.program)
         ready = state == "RUNNING" and part.ready()
         healthy &= ready
-        print(f"{part.program:<20} {state:<10} {'ready' if ready else 'NOT READY':<9} {part.listens}")
+        print(
+            f"{part.program:<20} {state:<10} {'ready' if ready else 'NOT READY':<9} {part.listens}"
+        )
     return healthy
 
 
@@ -135,7 +145,11 @@ def main() -> int:
             return subprocess.run(["tail", "-n", "40", *follow, *files], check=False).returncode
         case "start":
             supervisor.start(arguments.program)
-            wait_ready({part.program: part for part in parts(layout)}[arguments.program], layout, supervisor)
+            wait_ready(
+                {part.program: part for part in parts(layout)}[arguments.program],
+                layout,
+                supervisor,
+            )
         case "stop":
             supervisor.stop(arguments.program)
     return 0

@@ -57,12 +57,16 @@ def initialize_datadir(layout: Layout, server: DatabaseServer) -> None:
     log.info("initializing MariaDB data", server=server.program)
     subprocess.run(
         [
-            "mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
-            "--auth-root-authentication-method=socket", "--skip-test-db",
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={datadir}",
+            "--user=root",
+            "--auth-root-authentication-method=socket",
+            "--skip-test-db",
         ],
         check=True,
         capture_output=True,
-    )  # fmt: skip
+    )
 
 
 def sql_literal(value: str) -> str:

@@ -27,7 +27,7 @@ def ensure_mariadb() -> None:
 
 
 def ensure_jars(layout: Layout) -> None:
-    """Resolves Kafka, Kafka Connect and the Debezium plugin into the cache, once per version set."""
+    """Resolves Kafka, Kafka Connect and Debezium into the cache, once per set of versions."""
     wanted = "".join(f"{key}={value}\n" for key, value in sorted(VERSIONS.items()))
     if layout.installed_marker.exists() and layout.installed_marker.read_text() == wanted:
         return
@@ -36,7 +36,12 @@ def ensure_jars(layout: Layout) -> None:
         shutil.rmtree(stale, ignore_errors=True)
     subprocess.run(
         [
-            "mvn", "-q", "-B", "-f", str(REPO / "connect" / "native" / "pom.xml"), "package",
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(REPO / "connect" / "native" / "pom.xml"),
+            "package",
             f"-Dkafka.version={VERSIONS['KAFKA_VERSION']}",
             f"-Dscala.version={VERSIONS['SCALA_VERSION']}",
             f"-Ddebezium.version={VERSIONS['DEBEZIUM_VERSION']}",
@@ -45,7 +50,7 @@ def ensure_jars(layout: Layout) -> None:
             f"-Dstack.plugins={layout.plugins}",
         ],
         check=True,
-    )  # fmt: skip
+    )
     layout.installed_marker.write_text(wanted)
 
 

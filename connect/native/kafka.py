@@ -62,9 +62,16 @@ def prepare(layout: Layout) -> None:
     log.info("formatting Kafka storage", cluster_id=cluster_id)
     subprocess.run(
         [
-            "java", "-cp", f"{layout.libs}/*", "kafka.tools.StorageTool", "format",
-            "--cluster-id", cluster_id, "--config", str(server_properties),
+            "java",
+            "-cp",
+            f"{layout.libs}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "--cluster-id",
+            cluster_id,
+            "--config",
+            str(server_properties),
         ],
         check=True,
         capture_output=True,
-    )  # fmt: skip
+    )

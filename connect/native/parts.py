@@ -1,4 +1,4 @@
-"""The parts of the native stack, in start order, each with where it listens and a readiness check."""
+"""The native stack's parts in start order, each with where it listens and a readiness check."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def http_ok(url: str) -> Callable[[], bool]:
 
 def kafka_answers() -> bool:
     try:
-        AdminClient({"bootstrap.servers": kafka.BOOTSTRAP_SERVERS, "log_level": 0}).list_topics(timeout=2)
+        AdminClient({"bootstrap.servers": kafka.BOOTSTRAP_SERVERS, "log_level": 0}).list_topics(
+            timeout=2
+        )
     except KafkaException:
         return False
     return True

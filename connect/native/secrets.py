@@ -18,7 +18,9 @@ PASSWORD_VARIABLES = (
 def ensure_secrets(layout: Layout) -> dict[str, str]:
     """Returns every password, generating those the file does not have yet."""
     existing = read_env_file(layout.secrets) if layout.secrets.exists() else {}
-    passwords = {name: existing.get(name) or secrets.token_urlsafe(24) for name in PASSWORD_VARIABLES}
+    passwords = {
+        name: existing.get(name) or secrets.token_urlsafe(24) for name in PASSWORD_VARIABLES
+    }
     if passwords != existing:
         layout.secrets.parent.mkdir(parents=True, exist_ok=True)
         layout.secrets.touch(mode=0o600)

@@ -105,4 +105,4 @@ def create_app(deps: Bootstrapped) -> FastAPI:
 
 def create_app_from_environment() -> FastAPI:
     """The factory uvicorn calls in each worker process."""
-    return create_app(bootstrap(Settings()))  # type: ignore[call-arg]
+    return create_app(bootstrap(Settings()))

@@ -15,9 +15,12 @@ Id = Annotated[int, Field(gt=0, le=BIGINT_MAX)]
 
 
 class PostCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"author_id": 1, "title": "Rex Test - 1", "content": "hello"}]
-    })  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"author_id": 1, "title": "Rex Test - 1", "content": "hello"}]
+        },
+    )
 
     author_id: Id
     title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX_CHARS)]

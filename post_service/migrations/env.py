@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from post_service.adapters.tables import metadata
 from post_service.settings import MigrationSettings
 
-settings = MigrationSettings()  # type: ignore[call-arg]
+settings = MigrationSettings()
 engine = create_engine(settings.db_url(settings.migrator_db_user, settings.migrator_db_password))
 
 with engine.connect() as connection:

@@ -1,4 +1,4 @@
-"""The post events topic as the consumer sees it: batches in, offsets out, poison to dead letters."""
+"""The post events topic as the consumer sees it: batches in, offsets out, poison aside."""
 
 from __future__ import annotations
 
@@ -19,7 +19,17 @@ from subscribe_service.settings import Settings
 
 
 def headers_of(message: Message) -> dict[str, bytes]:
-    return {key: value or b"" for key, value in message.headers() or []}
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return {key: value.encode() if isinstance(value, str) else value or b"" for key, value in pairs}
+
+
+def position(message: Message) -> tuple[str, int, int]:
+    """Topic, partition and offset: always set on a message that came from a topic."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError("a message without a topic position")
+    return topic, partition, offset
 
 
 class EventStream:
@@ -57,19 +67,21 @@ class EventStream:
         """Commits, per partition, the offset after the last message of the batch."""
         last: dict[tuple[str, int], int] = {}
         for message in messages:
-            last[(message.topic(), message.partition())] = message.offset()
+            topic, partition, offset = position(message)
+            last[(topic, partition)] = offset
         offsets = [TopicPartition(t, p, offset + 1) for (t, p), offset in last.items()]
         self.consumer.commit(offsets=offsets, asynchronous=False)
 
     def dead_letter(self, message: Message, error: Exception) -> None:
         """Sends a message that can never be applied aside, with its error and original headers."""
-        headers = [
-            *(message.headers() or []),
-            ("dlq.error", str(error).encode()),
-            ("dlq.topic", message.topic().encode()),
-            ("dlq.partition", str(message.partition()).encode()),
-            ("dlq.offset", str(message.offset()).encode()),
-        ]
+        topic, partition, offset = position(message)
+        headers: dict[str, str | bytes | None] = {
+            **headers_of(message),
+            "dlq.error": str(error).encode(),
+            "dlq.topic": topic.encode(),
+            "dlq.partition": str(partition).encode(),
+            "dlq.offset": str(offset).encode(),
+        }
         self.dead_letters.produce(
             self.settings.dead_letter_topic, message.value(), message.key(), headers=headers
         )
@@ -88,10 +100,15 @@ def rewind_to_earliest(settings: Settings) -> list[TopicPartition]:
         metadata = probe.list_topics(settings.events_topic, timeout=10)
         partitions = metadata.topics[settings.events_topic].partitions
         earliest = [
-            TopicPartition(settings.events_topic, p, probe.get_watermark_offsets(
-                TopicPartition(settings.events_topic, p), timeout=10)[0])
+            TopicPartition(
+                settings.events_topic,
+                p,
+                probe.get_watermark_offsets(TopicPartition(settings.events_topic, p), timeout=10)[
+                    0
+                ],
+            )
             for p in partitions
-        ]  # fmt: skip
+        ]
     finally:
         probe.close()
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})

@@ -86,9 +86,14 @@ class SqlNotifications(Notifications):
         )
         return [
             Notification(
-                UUID(row.event_id), row.subscriber_id, row.post_id, row.author_id, row.title,
-                row.post_created_at.replace(tzinfo=UTC), row.notified_at.replace(tzinfo=UTC),
-            )  # fmt: skip
+                UUID(row.event_id),
+                row.subscriber_id,
+                row.post_id,
+                row.author_id,
+                row.title,
+                row.post_created_at.replace(tzinfo=UTC),
+                row.notified_at.replace(tzinfo=UTC),
+            )
             for row in rows
         ]
 

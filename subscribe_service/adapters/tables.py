@@ -1,4 +1,4 @@
-"""The subscribe service's tables (SQLAlchemy Core), the model Alembic migrations are checked against."""
+"""The subscribe service's tables (SQLAlchemy Core): the model its migrations are checked on."""
 
 from __future__ import annotations
 

@@ -116,4 +116,4 @@ def create_app(deps: Bootstrapped) -> FastAPI:
 
 def create_app_from_environment() -> FastAPI:
     """The factory uvicorn calls."""
-    return create_app(bootstrap(Settings()))  # type: ignore[call-arg]
+    return create_app(bootstrap(Settings()))

@@ -71,7 +71,7 @@ class Consumer:
             retry=retry_if_exception_type((OperationalError, InterfaceError)),
             wait=wait_exponential(multiplier=0.1, max=5),
             stop=stop_when_event_set(self.stopping),
-            before_sleep=before_sleep_log(log, 30),  # type: ignore[arg-type]
+            before_sleep=before_sleep_log(log, 30),
             reraise=True,
         )
         notifications, duplicates = retrying(notify_subscribers, self.deps.unit_of_work, events)

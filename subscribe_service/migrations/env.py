@@ -1,4 +1,4 @@
-"""Runs the subscribe service's migrations as its migrator user, against subscribe_service_db only."""
+"""Runs the subscribe service's migrations as its migrator user, on subscribe_service_db only."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from subscribe_service.adapters.tables import metadata
 from subscribe_service.settings import MigrationSettings
 
-settings = MigrationSettings()  # type: ignore[call-arg]
+settings = MigrationSettings()
 engine = create_engine(settings.db_url(settings.migrator_db_user, settings.migrator_db_password))
 
 with engine.connect() as connection:

@@ -23,9 +23,13 @@ def notify_subscribers(
                 continue
             notifications = [
                 Notification(
-                    event.event_id, subscriber_id, event.post_id, event.author_id, event.title,
+                    event.event_id,
+                    subscriber_id,
+                    event.post_id,
+                    event.author_id,
+                    event.title,
                     event.created_at,
-                )  # fmt: skip
+                )
                 for subscriber_id in uow.subscriptions.subscribers_of(event.author_id)
             ]
             uow.notifications.add(notifications)

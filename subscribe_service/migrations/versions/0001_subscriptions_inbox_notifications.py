@@ -16,7 +16,6 @@ branch_labels = None
 depends_on = None
 
 NOW = sa.text("CURRENT_TIMESTAMP(6)")
-UTF8MB4 = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
 
 
 def upgrade() -> None:
@@ -25,14 +24,16 @@ def upgrade() -> None:
         sa.Column("author_id", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("subscriber_id", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("created_at", mysql.DATETIME(fsp=6), nullable=False, server_default=NOW),
-        **UTF8MB4,
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_unicode_ci",
     )
     op.create_index("ix_subscriptions_subscriber_id", "subscriptions", ["subscriber_id"])
     op.create_table(
         "processed_events",
         sa.Column("event_id", mysql.CHAR(36, charset="ascii"), primary_key=True),
         sa.Column("processed_at", mysql.DATETIME(fsp=6), nullable=False, server_default=NOW),
-        **UTF8MB4,
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_unicode_ci",
     )
     op.create_table(
         "notifications",
@@ -45,7 +46,8 @@ def upgrade() -> None:
         sa.Column("post_created_at", mysql.DATETIME(fsp=6), nullable=False),
         sa.Column("notified_at", mysql.DATETIME(fsp=6), nullable=False, server_default=NOW),
         sa.UniqueConstraint("event_id", "subscriber_id", name="uq_notifications_event_subscriber"),
-        **UTF8MB4,
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_unicode_ci",
     )
     op.create_index(
         "ix_notifications_subscriber_newest", "notifications", ["subscriber_id", "notification_id"]

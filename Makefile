@@ -1,0 +1,96 @@
+# The system's commands. `make up` runs docker-compose.yml when a Docker engine answers, and the
+# same topology as local processes (the native stack, see connect/native/) otherwise.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV ?= uv
+PYTHON := .venv/bin/python
+NATIVE := $(PYTHON) -m connect.native
+PYTEST := $(PYTHON) -m pytest
+COMPOSE := docker compose --env-file connect/versions.env --env-file .env
+# Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
+STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
+
+.PHONY: help sync up down status logs replay stop-% start-% test unit integration e2e lint audit clean
+
+help: ## list the targets
+	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+sync: ## install the Python dependencies from uv.lock into .venv
+	@$(UV) sync --frozen --quiet
+
+up: sync ## start the whole system (idempotent) and print where each part listens
+ifeq ($(STACK),compose)
+	$(COMPOSE) up --detach --build --wait
+	$(COMPOSE) ps
+else
+	@$(NATIVE) up
+endif
+
+down: sync ## stop everything (data is kept; `make clean` removes it)
+ifeq ($(STACK),compose)
+	$(COMPOSE) down
+else
+	@$(NATIVE) down
+endif
+
+status: sync ## each part's health
+ifeq ($(STACK),compose)
+	$(COMPOSE) ps
+else
+	@$(NATIVE) status
+endif
+
+logs: sync ## follow every part's logs
+ifeq ($(STACK),compose)
+	$(COMPOSE) logs --follow
+else
+	@$(NATIVE) logs
+endif
+
+stop-%: sync ## stop one part, e.g. `make stop-kafka`
+ifeq ($(STACK),compose)
+	$(COMPOSE) stop $*
+else
+	@$(NATIVE) stop $*
+endif
+
+start-%: sync ## start one part again and wait until it is ready, e.g. `make start-kafka`
+ifeq ($(STACK),compose)
+	$(COMPOSE) start $*
+else
+	@$(NATIVE) start $*
+endif
+
+replay: sync ## rewind the consumer group to the earliest offset and let it run again
+	@$(MAKE) --no-print-directory stop-subscribe-consumer
+ifeq ($(STACK),compose)
+	$(COMPOSE) run --rm --no-deps subscribe-consumer python -m subscribe_service replay
+else
+	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m subscribe_service replay
+endif
+	@$(MAKE) --no-print-directory start-subscribe-consumer
+
+test: sync ## the test command: bring the native stack up, run every tier, tear it down
+	@$(MAKE) --no-print-directory lint
+	@$(PYTEST) tests/unit
+	@STACK=native $(MAKE) --no-print-directory up
+	@status=0; $(PYTEST) tests/integration tests/e2e || status=$$?; \
+		STACK=native $(MAKE) --no-print-directory down; exit $$status
+
+unit: sync ## pure logic, no running parts
+	$(PYTEST) tests/unit
+
+integration: sync ## against the running databases and Kafka (`make up` first)
+	$(PYTEST) tests/integration
+
+e2e: sync ## the whole running system over HTTP, with faults (`make up` first)
+	$(PYTEST) tests/e2e
+
+lint: sync ## ruff and mypy --strict
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
+
+clean: down ## stop everything and delete the native stack's data (keeps the download cache)
+	find .stack -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
