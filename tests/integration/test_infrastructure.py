@@ -1,0 +1,52 @@
+"""The running infrastructure is set up as designed: schema, topics, connector."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+import pytest
+from confluent_kafka.admin import AdminClient, ConfigResource
+
+from connect.connector import Flavour, events_topic, render, schema_history_topic
+from tests.running_stack import CONNECT_URL, KAFKA, REPO
+
+
+@pytest.mark.parametrize("service", ["post_service", "subscribe_service"])
+def test_the_migrated_schema_matches_the_tables_the_code_uses(service: str) -> None:
+    check = subprocess.run(
+        [REPO / ".venv/bin/alembic", "-c", REPO / service / "alembic.ini", "check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_the_events_topic_has_more_than_one_partition() -> None:
+    topic = events_topic("post")
+    metadata = AdminClient({"bootstrap.servers": KAFKA}).list_topics(topic, timeout=10)
+    assert len(metadata.topics[topic].partitions) > 1
+
+
+def test_the_schema_history_topic_is_kept_forever_and_never_compacted() -> None:
+    resource = ConfigResource("topic", schema_history_topic())
+    admin = AdminClient({"bootstrap.servers": KAFKA})
+    config = admin.describe_configs([resource])[resource].result()
+    assert config["retention.ms"].value == "-1"
+    assert config["retention.bytes"].value == "-1"
+    assert config["cleanup.policy"].value == "delete"
+
+
+def test_the_connector_runs_the_rendered_mariadb_config() -> None:
+    status = httpx.get(f"{CONNECT_URL}/connectors/outbox-connector/status").json()
+    assert status["connector"]["state"] == "RUNNING"
+    assert [task["state"] for task in status["tasks"]] == ["RUNNING"]
+    running = httpx.get(f"{CONNECT_URL}/connectors/outbox-connector/config").json()
+    expected = render(
+        Flavour.MARIADB,
+        database_host="127.0.0.1",
+        database_port=3306,
+        kafka_bootstrap_servers=KAFKA,
+    )
+    assert {k: v for k, v in running.items() if k != "name"} == expected

@@ -1,0 +1,126 @@
+"""In-memory fakes that subclass the real ports: a transaction that commits or rolls back."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+from post_service.domain.posts import NewPost, Post, PostCreated, now
+from post_service.service import ports as post_ports
+from subscribe_service.domain.events import PostCreated as ReceivedPost
+from subscribe_service.domain.notifications import Notification
+from subscribe_service.service import ports as subscribe_ports
+
+
+class PostStore:
+    """What the fake database holds; each unit of work edits a copy and commits it back."""
+
+    def __init__(self) -> None:
+        self.posts: dict[int, Post] = {}
+        self.outbox: list[PostCreated] = []
+
+
+class FakePosts(post_ports.PostRepository):
+    def __init__(self, store: PostStore) -> None:
+        self.store = store
+
+    def add(self, new_post: NewPost) -> Post:
+        post = Post(len(self.store.posts) + 1, new_post.author_id, new_post.title, "", now())
+        self.store.posts[post.post_id] = post
+        return post
+
+    def get(self, post_id: int) -> Post | None:
+        return self.store.posts.get(post_id)
+
+
+class FakeOutbox(post_ports.Outbox):
+    def __init__(self, store: PostStore, fail: bool = False) -> None:
+        self.store = store
+        self.fail = fail
+
+    def append(self, event: PostCreated) -> None:
+        if self.fail:
+            raise RuntimeError("the outbox insert failed")
+        self.store.outbox.append(event)
+
+
+class FakePostUnitOfWork(post_ports.UnitOfWork):
+    def __init__(self, committed: PostStore, fail_outbox: bool = False) -> None:
+        self.committed = committed
+        self.fail_outbox = fail_outbox
+
+    def __enter__(self) -> FakePostUnitOfWork:
+        self.pending = copy.deepcopy(self.committed)
+        self.posts = FakePosts(self.pending)
+        self.outbox = FakeOutbox(self.pending, self.fail_outbox)
+        return self
+
+    def commit(self) -> None:
+        self.committed.__dict__.update(self.pending.__dict__)
+
+    def rollback(self) -> None:
+        self.pending = PostStore()
+
+
+class SubscribeStore:
+    def __init__(self) -> None:
+        self.subscriptions: set[tuple[int, int]] = set()
+        self.processed: set[str] = set()
+        self.notifications: list[Notification] = []
+
+
+class FakeSubscriptions(subscribe_ports.Subscriptions):
+    def __init__(self, store: SubscribeStore) -> None:
+        self.store = store
+
+    def add(self, subscriber_id: int, author_id: int) -> None:
+        self.store.subscriptions.add((subscriber_id, author_id))
+
+    def remove(self, subscriber_id: int, author_id: int) -> bool:
+        found = (subscriber_id, author_id) in self.store.subscriptions
+        self.store.subscriptions.discard((subscriber_id, author_id))
+        return found
+
+    def subscribers_of(self, author_id: int) -> list[int]:
+        return sorted(s for s, a in self.store.subscriptions if a == author_id)
+
+
+class FakeInbox(subscribe_ports.Inbox):
+    def __init__(self, store: SubscribeStore) -> None:
+        self.store = store
+
+    def record(self, event: ReceivedPost) -> bool:
+        if str(event.event_id) in self.store.processed:
+            return False
+        self.store.processed.add(str(event.event_id))
+        return True
+
+
+class FakeNotifications(subscribe_ports.Notifications):
+    def __init__(self, store: SubscribeStore) -> None:
+        self.store = store
+
+    def add(self, notifications: Sequence[Notification]) -> None:
+        self.store.notifications.extend(notifications)
+
+    def latest_for(self, subscriber_id: int, limit: int) -> list[Notification]:
+        mine = [n for n in self.store.notifications if n.subscriber_id == subscriber_id]
+        return mine[::-1][:limit]
+
+
+class FakeSubscribeUnitOfWork(subscribe_ports.UnitOfWork):
+    def __init__(self, committed: SubscribeStore) -> None:
+        self.committed = committed
+
+    def __enter__(self) -> FakeSubscribeUnitOfWork:
+        self.pending = copy.deepcopy(self.committed)
+        self.subscriptions = FakeSubscriptions(self.pending)
+        self.inbox = FakeInbox(self.pending)
+        self.notifications = FakeNotifications(self.pending)
+        return self
+
+    def commit(self) -> None:
+        self.committed.__dict__.update(self.pending.__dict__)
+
+    def rollback(self) -> None:
+        self.pending = SubscribeStore()

@@ -1,0 +1,42 @@
+"""Creating a post stores the post and its event together, or neither."""
+
+from __future__ import annotations
+
+import pytest
+
+from post_service.domain.posts import NewPost
+from post_service.service.posts import PostNotFound, create_post, get_post
+from tests.unit.fakes import FakePostUnitOfWork, PostStore
+
+
+def test_a_created_post_and_its_event_are_stored_together() -> None:
+    store = PostStore()
+    event = create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "hello", "world"))
+    assert list(store.posts) == [event.post_id]
+    assert store.outbox == [event]
+    assert event.payload() == {
+        "post_id": event.post_id,
+        "author_id": 5,
+        "title": "hello",
+        "created_at": event.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+
+
+def test_a_post_whose_event_cannot_be_stored_is_not_stored_either() -> None:
+    store = PostStore()
+    with pytest.raises(RuntimeError, match="outbox"):
+        create_post(lambda: FakePostUnitOfWork(store, fail_outbox=True), NewPost(5, "t", "c"))
+    assert store.posts == {}
+    assert store.outbox == []
+
+
+def test_each_post_gets_an_event_of_its_own() -> None:
+    store = PostStore()
+    first = create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "one", ""))
+    second = create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "two", ""))
+    assert first.event_id != second.event_id
+
+
+def test_an_unknown_post_is_not_found() -> None:
+    with pytest.raises(PostNotFound, match="post 42 not found"):
+        get_post(lambda: FakePostUnitOfWork(PostStore()), 42)
