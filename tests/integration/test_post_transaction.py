@@ -40,7 +40,11 @@ class FailingUnitOfWork(SqlUnitOfWork):
 def read_topic_until_seen(key: str) -> list[Message]:
     """Every message of the topic, from the start up to the end it had once `key` was seen."""
     consumer = Consumer(
-        {"bootstrap.servers": KAFKA, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False}
+        {
+            "bootstrap.servers": KAFKA,
+            "group.id": f"test-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+        }
     )
     partitions = consumer.list_topics(TOPIC, timeout=10).topics[TOPIC].partitions
     consumer.assign([TopicPartition(TOPIC, p, 0) for p in partitions])

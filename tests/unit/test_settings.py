@@ -11,7 +11,10 @@ from subscribe_service.settings import Settings as SubscribeSettings
 
 @pytest.mark.parametrize(
     ("settings", "variable"),
-    [(PostSettings, "POST_SERVICE_DB_PASSWORD"), (SubscribeSettings, "SUBSCRIBE_SERVICE_DB_PASSWORD")],
+    [
+        (PostSettings, "POST_SERVICE_DB_PASSWORD"),
+        (SubscribeSettings, "SUBSCRIBE_SERVICE_DB_PASSWORD"),
+    ],
 )
 def test_a_service_refuses_to_start_without_its_password(
     settings: type[PostSettings | SubscribeSettings], variable: str, monkeypatch: pytest.MonkeyPatch
