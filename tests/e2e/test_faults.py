@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+
 import httpx
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
@@ -22,7 +23,7 @@ TOPIC = Settings.model_fields["events_topic"].default
 class OutboxThatFailsAfterWriting(SqlOutbox):
     """Writes the event, then fails as a lost connection would, before the commit."""
 
-    attempted: list[PostCreated] = []
+    attempted: ClassVar[list[PostCreated]] = []
 
     def append(self, event: PostCreated) -> None:
         super().append(event)
