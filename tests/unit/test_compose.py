@@ -5,6 +5,7 @@ resolves its variables; the services' own settings classes then read what it pro
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -69,7 +70,7 @@ def test_no_password_is_written_in_the_compose_file() -> None:
     for name, service in raw["services"].items():
         for key, value in (service.get("environment") or {}).items():
             if "PASSWORD" in key and key != "MYSQL_RANDOM_ROOT_PASSWORD":
-                assert str(value).startswith("${") and ":?" in str(value), (name, key)
+                assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", str(value)), (name, key)
 
 
 def test_every_port_is_bound_to_loopback(compose: dict[str, Any]) -> None:
