@@ -60,15 +60,21 @@ def ensure_topics(settings: RegistrationSettings) -> None:
                 raise
 
 
-def put_config(client: httpx.Client, settings: RegistrationSettings) -> None:
+def apply_config(client: httpx.Client, settings: RegistrationSettings) -> None:
+    """Creates or updates the connector; leaves it alone when it already runs this config, since
+    an update restarts its task."""
     config = render(
         settings.connector_flavour,
         database_host=settings.connector_db_host,
         database_port=settings.connector_db_port,
         kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
     )
-    response = client.put(f"/connectors/{settings.connector_name}/config", json=config)
-    response.raise_for_status()
+    url = f"/connectors/{settings.connector_name}/config"
+    current = client.get(url)
+    if current.status_code == 200 and current.json() == {"name": settings.connector_name, **config}:
+        log.info("connector config unchanged", connector=settings.connector_name)
+        return
+    client.put(url, json=config).raise_for_status()
     log.info("connector config applied", connector=settings.connector_name)
 
 
@@ -107,7 +113,7 @@ def register(settings: RegistrationSettings) -> None:
 
         wait_until(connect_is_up, settings)
         ensure_topics(settings)
-        put_config(client, settings)
+        apply_config(client, settings)
         wait_until(connector_is_running, settings)
     log.info("connector running", connector=settings.connector_name)
 

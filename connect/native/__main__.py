@@ -53,21 +53,22 @@ def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
 
 
 def migrate(environment: dict[str, str]) -> None:
-    for service in ("post_service", "subscribe_service"):
-        subprocess.run(
-            [
-                str(REPO / ".venv" / "bin" / "alembic"),
-                "-c",
-                str(REPO / service / "alembic.ini"),
-                "upgrade",
-                "head",
-            ],
+    """Runs both services' Alembic migrations, side by side, as their migrator users."""
+    migrations = [
+        subprocess.Popen(
+            [REPO / ".venv/bin/alembic", "-c", REPO / service / "alembic.ini", "upgrade", "head"],
             env={**os.environ, **environment},
-            check=True,
         )
+        for service in ("post_service", "subscribe_service")
+    ]
+    if any(migration.wait() != 0 for migration in migrations):
+        sys.exit("a migration failed: see the output above")
 
 
 def up(layout: Layout) -> None:
+    """Starts whatever is not running, each group once the one it needs is ready:
+    the databases and Kafka; then Connect, while the migrations run; then the connector;
+    then the services (the connector exists before the first post)."""
     started = time.monotonic()
     install(layout)
     passwords = ensure_secrets(layout)
@@ -78,20 +79,20 @@ def up(layout: Layout) -> None:
     supervisor.ensure_running()
     by_program = {part.program: part for part in parts(layout)}
 
-    def start(program: str) -> None:
-        supervisor.start(program)
-        wait_ready(by_program[program], layout, supervisor)
+    def start(*programs: str) -> None:
+        supervisor.start(*programs)
+        for program in programs:
+            wait_ready(by_program[program], layout, supervisor)
 
+    start(*(server.program for server in databases.SERVERS), "kafka")
     for server in databases.SERVERS:
-        start(server.program)
         databases.apply_users(layout, server, passwords)
+    supervisor.start("connect")
     migrate(passwords)
-    start("kafka")
     start("connect")
     os.environ.update(passwords)
     register(RegistrationSettings(kafka_bootstrap_servers=kafka.BOOTSTRAP_SERVERS))
-    for program in ("post-service", "subscribe-api", "subscribe-consumer"):
-        start(program)
+    start("post-service", "subscribe-api", "subscribe-consumer")
     print_status(layout, supervisor)
     print(f"native stack up in {time.monotonic() - started:.1f}s")
 

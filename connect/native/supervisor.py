@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from connect.native.layout import REPO, Layout
@@ -46,13 +47,40 @@ class Supervisor:
         fields = self.ctl("status", program).stdout.split()
         return fields[1] if len(fields) > 1 else "UNKNOWN"
 
-    def start(self, program: str) -> None:
-        if self.state(program) not in {"RUNNING", "STARTING"}:
-            self.ctl("start", program)
+    def start(self, *programs: str) -> None:
+        """Starts those of the programs that are not running, side by side: `supervisorctl
+        start a b` would start them one after the other, a second apart."""
+        starting = [
+            subprocess.Popen(
+                [str(BIN / "supervisorctl"), "-c", str(CONFIG), "start", program],
+                env=self.environment,
+                stdout=subprocess.DEVNULL,
+            )
+            for program in programs
+            if self.state(program) not in {"RUNNING", "STARTING"}
+        ]
+        for process in starting:
+            process.wait()
 
     def stop(self, program: str) -> None:
         self.ctl("stop", program)
 
-    def shutdown(self) -> None:
-        if self.is_running():
-            self.ctl("shutdown", check=True)
+    def shutdown(self, timeout_s: float = 120.0) -> None:
+        """Stops every program, then supervisord itself, and returns once it has exited."""
+        pid = self.ctl("pid").stdout.strip()
+        if not pid.isdigit():
+            return
+        self.ctl("shutdown", check=True)
+        deadline = time.monotonic() + timeout_s
+        while _alive(int(pid)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"supervisord (pid {pid}) still running after {timeout_s:.0f}s")
+            time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
