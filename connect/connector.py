@@ -1,4 +1,9 @@
-"""The outbox connector's configuration, rendered from one template for MySQL and for MariaDB."""
+"""The Debezium connectors' configurations, rendered from one template for MySQL and MariaDB.
+
+`outbox-connector` runs Debezium's Outbox Event Router: the events topic carries the events
+themselves. `outbox-raw-connector` (optional, for learning and for the tutorial's walkthrough)
+publishes Debezium's raw change events of the outbox table, as the tutorial shows them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-TEMPLATE: Final = Path(__file__).with_name("outbox-connector.json")
+TEMPLATE: Final = Path(__file__).with_name("connectors.json")
+EVENTS_CONNECTOR: Final = "outbox-connector"
+RAW_CONNECTOR: Final = "outbox-raw-connector"
+OUTBOX_TABLE: Final = "post_service_db.post_event_outbox"
 # Our placeholders are lower_snake_case; ${env:...} and ${routedByValue} belong to Kafka Connect
 # and Debezium and pass through untouched.
 _PLACEHOLDER: Final = re.compile(r"\$\{([a-z_]+)\}")
@@ -28,10 +36,20 @@ class Flavour(StrEnum):
         }[self]
 
 
+def _template(name: str) -> dict[str, str]:
+    document = json.loads(TEMPLATE.read_text())
+    return {**document["common"], **document["connectors"][name]}
+
+
 def render(
-    flavour: Flavour, *, database_host: str, database_port: int, kafka_bootstrap_servers: str
+    name: str,
+    flavour: Flavour,
+    *,
+    database_host: str,
+    database_port: int,
+    kafka_bootstrap_servers: str,
 ) -> dict[str, str]:
-    """The connector config for one flavour; the two differ only in the connector class."""
+    """One connector's config for one flavour; the flavours differ only in the connector class."""
     values = {
         "database_host": database_host,
         "database_port": str(database_port),
@@ -41,17 +59,24 @@ def render(
     def substitute(match: re.Match[str]) -> str:
         return values[match.group(1)]  # a KeyError names a placeholder nobody provides
 
-    config: dict[str, str] = json.loads(_PLACEHOLDER.sub(substitute, TEMPLATE.read_text()))
+    config = {key: _PLACEHOLDER.sub(substitute, value) for key, value in _template(name).items()}
     return {"connector.class": flavour.connector_class, **config}
 
 
 def events_topic(aggregate_type: str) -> str:
     """The topic the Event Router sends an aggregate type's events to."""
-    template: dict[str, str] = json.loads(TEMPLATE.read_text())
-    replacement = template["transforms.outbox.route.topic.replacement"]
+    replacement = _template(EVENTS_CONNECTOR)["transforms.outbox.route.topic.replacement"]
     return replacement.replace("${routedByValue}", aggregate_type)
 
 
-def schema_history_topic() -> str:
-    template: dict[str, str] = json.loads(TEMPLATE.read_text())
-    return template["schema.history.internal.kafka.topic"]
+def raw_topic() -> str:
+    """Where the raw connector writes the outbox table's change events: {prefix}.{db}.{table}."""
+    return f"{_template(RAW_CONNECTOR)['topic.prefix']}.{OUTBOX_TABLE}"
+
+
+def output_topic(name: str) -> str:
+    return events_topic("post") if name == EVENTS_CONNECTOR else raw_topic()
+
+
+def schema_history_topic(name: str) -> str:
+    return _template(name)["schema.history.internal.kafka.topic"]

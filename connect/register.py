@@ -1,7 +1,8 @@
-"""Registers the outbox connector once Kafka Connect is healthy: `python -m connect.register`.
+"""Registers the outbox connector once Kafka Connect is healthy: `python -m connect.register`
+(`--raw` also registers the raw change-event connector).
 
-Idempotent: topics are created only if missing, the config is PUT (create or update), and it
-returns once the connector and its task are RUNNING, or fails with the task's error.
+Idempotent: topics are created only if missing, the config is PUT only when it differs, and it
+returns once each connector and its task are RUNNING, or fails with the task's error.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from confluent_kafka.cimpl import NewTopic
 from pydantic_settings import BaseSettings
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from connect.connector import Flavour, events_topic, render, schema_history_topic
+from connect.connector import (
+    EVENTS_CONNECTOR,
+    RAW_CONNECTOR,
+    Flavour,
+    output_topic,
+    render,
+    schema_history_topic,
+)
 
 log = structlog.get_logger()
 
@@ -26,7 +34,7 @@ class RegistrationSettings(BaseSettings):
     connect_url: str = "http://127.0.0.1:8083"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     connector_flavour: Flavour = Flavour.MARIADB
-    connector_name: str = "outbox-connector"
+    connectors: list[str] = [EVENTS_CONNECTOR]
     # Where Kafka Connect reaches the post database (a container name under compose).
     connector_db_host: str = "127.0.0.1"
     connector_db_port: int = 3306
@@ -38,14 +46,14 @@ class NotReady(Exception):
     """Something is still starting; asked again until the deadline."""
 
 
-def ensure_topics(settings: RegistrationSettings) -> None:
-    """Creates the events topic and the schema-history topic if they do not exist yet."""
+def ensure_topics(settings: RegistrationSettings, name: str) -> None:
+    """Creates the connector's output topic and its schema-history topic if they do not exist."""
     topics = [
-        NewTopic(events_topic("post"), num_partitions=settings.events_partitions),
+        NewTopic(output_topic(name), num_partitions=settings.events_partitions),
         # Debezium needs the whole history of the captured tables' DDL to read the binlog:
         # keep it forever, and never compact it (every record matters, not the last per key).
         NewTopic(
-            schema_history_topic(),
+            schema_history_topic(name),
             num_partitions=1,
             config={"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"},
         ),
@@ -60,22 +68,23 @@ def ensure_topics(settings: RegistrationSettings) -> None:
                 raise
 
 
-def apply_config(client: httpx.Client, settings: RegistrationSettings) -> None:
+def apply_config(client: httpx.Client, settings: RegistrationSettings, name: str) -> None:
     """Creates or updates the connector; leaves it alone when it already runs this config, since
     an update restarts its task."""
     config = render(
+        name,
         settings.connector_flavour,
         database_host=settings.connector_db_host,
         database_port=settings.connector_db_port,
         kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
     )
-    url = f"/connectors/{settings.connector_name}/config"
+    url = f"/connectors/{name}/config"
     current = client.get(url)
-    if current.status_code == 200 and current.json() == {"name": settings.connector_name, **config}:
-        log.info("connector config unchanged", connector=settings.connector_name)
+    if current.status_code == 200 and current.json() == {"name": name, **config}:
+        log.info("connector config unchanged", connector=name)
         return
     client.put(url, json=config).raise_for_status()
-    log.info("connector config applied", connector=settings.connector_name)
+    log.info("connector config applied", connector=name)
 
 
 def wait_until(check: Callable[[], None], settings: RegistrationSettings) -> None:
@@ -97,29 +106,34 @@ def register(settings: RegistrationSettings) -> None:
             if settings.connector_flavour.connector_class not in {p["class"] for p in plugins}:
                 raise NotReady("the Debezium connector plugin is not loaded")
 
-        def connector_is_running() -> None:
-            status = client.get(f"/connectors/{settings.connector_name}/status")
-            if status.status_code == 404:
-                raise NotReady("the connector is not created yet")
-            body = status.json()
-            tasks = body["tasks"]
-            failed = [t for t in tasks if t["state"] == "FAILED"]
-            if failed:
-                raise RuntimeError(f"connector task failed: {failed[0].get('trace', '')}")
-            if body["connector"]["state"] != "RUNNING" or not tasks:
-                raise NotReady(f"connector is {body['connector']['state']}")
-            if any(t["state"] != "RUNNING" for t in tasks):
-                raise NotReady("a task is not running yet")
-
         wait_until(connect_is_up, settings)
-        ensure_topics(settings)
-        apply_config(client, settings)
-        wait_until(connector_is_running, settings)
-    log.info("connector running", connector=settings.connector_name)
+        for name in settings.connectors:
+
+            def connector_is_running(name: str = name) -> None:
+                status = client.get(f"/connectors/{name}/status")
+                if status.status_code == 404:
+                    raise NotReady("the connector is not created yet")
+                body = status.json()
+                tasks = body["tasks"]
+                failed = [t for t in tasks if t["state"] == "FAILED"]
+                if failed:
+                    raise RuntimeError(f"connector task failed: {failed[0].get('trace', '')}")
+                if body["connector"]["state"] != "RUNNING" or not tasks:
+                    raise NotReady(f"connector is {body['connector']['state']}")
+                if any(t["state"] != "RUNNING" for t in tasks):
+                    raise NotReady("a task is not running yet")
+
+            ensure_topics(settings, name)
+            apply_config(client, settings, name)
+            wait_until(connector_is_running, settings)
+            log.info("connector running", connector=name)
 
 
 def main() -> int:
-    register(RegistrationSettings())
+    settings = RegistrationSettings()
+    if "--raw" in sys.argv[1:]:
+        settings.connectors.append(RAW_CONNECTOR)
+    register(settings)
     return 0
 
 

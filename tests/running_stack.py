@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from confluent_kafka import Consumer, Message, TopicPartition
 
 REPO = Path(__file__).resolve().parents[1]
 POST_URL = "http://127.0.0.1:8081"
@@ -54,3 +56,44 @@ def metric(name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"no metric {name}")
+
+
+def read_topic(
+    topic: str, until: Callable[[Message], bool], timeout_s: float = 30
+) -> list[Message]:
+    """Every message of the topic from its start: through the first one `until` accepts, and on
+    to the end every partition had at that moment, so what was written before it is all there."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": KAFKA,
+            "group.id": f"test-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+        }
+    )
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    messages: list[Message] = []
+
+    def consume() -> None:
+        messages.extend(m for m in consumer.consume(500, timeout=0.5) if m.error() is None)
+
+    def found() -> bool:
+        consume()
+        return any(until(m) for m in messages)
+
+    try:
+        eventually(found, timeout_s, what=f"the awaited message on {topic}")
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p))[1] for p in partitions}
+
+        def at_the_end() -> bool:
+            consume()
+            read = dict.fromkeys(partitions, 0)
+            for m in messages:
+                _, partition, offset = m.topic(), m.partition() or 0, m.offset() or 0
+                read[partition] = max(read[partition], offset + 1)
+            return all(read[p] >= end for p, end in ends.items())
+
+        eventually(at_the_end, timeout_s, what=f"reading {topic} to its end")
+    finally:
+        consumer.close()
+    return messages

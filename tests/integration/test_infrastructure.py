@@ -8,7 +8,7 @@ import httpx
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from connect.connector import Flavour, events_topic, render, schema_history_topic
+from connect.connector import EVENTS_CONNECTOR, Flavour, events_topic, render, schema_history_topic
 from tests.running_stack import CONNECT_URL, KAFKA, REPO
 
 
@@ -30,7 +30,7 @@ def test_the_events_topic_has_more_than_one_partition() -> None:
 
 
 def test_the_schema_history_topic_is_kept_forever_and_never_compacted() -> None:
-    resource = ConfigResource("topic", schema_history_topic())
+    resource = ConfigResource("topic", schema_history_topic(EVENTS_CONNECTOR))
     admin = AdminClient({"bootstrap.servers": KAFKA})
     config = admin.describe_configs([resource])[resource].result()
     assert config["retention.ms"].value == "-1"
@@ -44,6 +44,7 @@ def test_the_connector_runs_the_rendered_mariadb_config() -> None:
     assert [task["state"] for task in status["tasks"]] == ["RUNNING"]
     running = httpx.get(f"{CONNECT_URL}/connectors/outbox-connector/config").json()
     expected = render(
+        EVENTS_CONNECTOR,
         Flavour.MARIADB,
         database_host="127.0.0.1",
         database_port=3306,
