@@ -11,7 +11,7 @@ COMPOSE := docker compose --env-file connect/versions.env --env-file .env
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs replay stop-% start-% test unit integration e2e lint audit clean
+.PHONY: help sync up down status logs replay stop-% start-% kill-% loadtest test unit integration e2e lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -62,6 +62,13 @@ else
 	@$(NATIVE) start $*
 endif
 
+kill-%: sync ## SIGKILL one part and let its supervisor restart it, e.g. `make kill-subscribe-consumer`
+ifeq ($(STACK),compose)
+	$(COMPOSE) kill -s KILL $*
+else
+	@$(NATIVE) kill $*
+endif
+
 replay: sync ## rewind the consumer group to the earliest offset and let it run again
 	@$(MAKE) --no-print-directory stop-subscribe-consumer
 ifeq ($(STACK),compose)
@@ -70,6 +77,13 @@ else
 	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m subscribe_service replay
 endif
 	@$(MAKE) --no-print-directory start-subscribe-consumer
+
+RATE ?= 10
+DURATION ?= 30
+SUBSCRIBERS ?= 1
+loadtest: sync ## open-loop load with a delivery audit: RATE=10 DURATION=30 SUBSCRIBERS=1 FAULT=kafka@10s+20s
+	$(PYTHON) -m loadtest --rate $(RATE) --duration $(DURATION) --subscribers $(SUBSCRIBERS) \
+		$(foreach fault,$(FAULT),--fault $(fault))
 
 test: sync ## the test command: bring the native stack up, run every tier, tear it down
 	@$(MAKE) --no-print-directory lint

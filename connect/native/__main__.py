@@ -120,7 +120,7 @@ def main() -> int:
     logs = commands.add_parser("logs", help="follow the logs of every part, or of the named ones")
     logs.add_argument("programs", nargs="*")
     logs.add_argument("--no-follow", action="store_true")
-    for verb in ("start", "stop"):
+    for verb in ("start", "stop", "kill"):
         command = commands.add_parser(verb, help=f"{verb} one part, e.g. kafka")
         command.add_argument("program")
     arguments = parser.parse_args()
@@ -153,6 +153,8 @@ def main() -> int:
             )
         case "stop":
             supervisor.stop(arguments.program)
+        case "kill":
+            supervisor.kill(arguments.program)
     return 0
 
 

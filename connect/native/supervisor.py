@@ -65,6 +65,10 @@ class Supervisor:
     def stop(self, program: str) -> None:
         self.ctl("stop", program)
 
+    def kill(self, program: str) -> None:
+        """SIGKILL, as a crash would; supervisord sees an unexpected exit and restarts it."""
+        self.ctl("signal", "KILL", program, check=True)
+
     def shutdown(self, timeout_s: float = 120.0) -> None:
         """Stops every program, then supervisord itself, and returns once it has exited."""
         pid = self.ctl("pid").stdout.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
 from confluent_kafka import (
     Consumer,
     ConsumerGroupTopicPartitions,
@@ -14,8 +15,30 @@ from confluent_kafka import (
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from subscribe_service.settings import Settings
+
+log = structlog.get_logger()
+
+
+# The coordinator moving or restarting is transient, whatever librdkafka's retriable flag says.
+_COORDINATOR_MOVING = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+}
+
+
+def _retriable(error: BaseException) -> bool:
+    if not isinstance(error, KafkaException):
+        return False
+    kafka_error: KafkaError = error.args[0]
+    return kafka_error.retriable() or kafka_error.code() in _COORDINATOR_MOVING
 
 
 def headers_of(message: Message) -> dict[str, bytes]:
@@ -43,7 +66,12 @@ class EventStream:
                 "group.id": settings.consumer_group,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
-                "partition.assignment.strategy": "cooperative-sticky",
+                # The consumer group protocol of KIP-848: the broker assigns partitions on
+                # heartbeats. After a Kafka restart the consumer gets them back at once, where
+                # the classic protocol waits out a whole session timeout first.
+                "group.protocol": "consumer",
+                # After an outage, be back within a second: the default backoff grows to 10 s.
+                "reconnect.backoff.max.ms": 1000,
             }
         )
         self.dead_letters = Producer(
@@ -51,16 +79,21 @@ class EventStream:
                 "bootstrap.servers": settings.kafka_bootstrap_servers,
                 "enable.idempotence": True,
                 "acks": "all",
+                "reconnect.backoff.max.ms": 1000,
             }
         )
+        self.dead_letter_topic_exists = False
         self.consumer.subscribe([settings.events_topic])
 
     def poll(self, timeout_s: float) -> list[Message]:
         messages = self.consumer.consume(self.settings.batch_size, timeout=timeout_s)
         for message in messages:
             error = message.error()
-            if error is not None and error.code() != KafkaError._PARTITION_EOF:
-                raise KafkaException(error)
+            if error is None or error.code() == KafkaError._PARTITION_EOF:
+                continue
+            if error.fatal() or error.code() == KafkaError._FATAL:
+                raise KafkaException(error)  # the process exits; its supervisor starts it anew
+            log.warning("kafka consumer error; it recovers by itself", error=str(error))
         return [m for m in messages if m.error() is None]
 
     def commit(self, messages: Sequence[Message]) -> None:
@@ -70,10 +103,24 @@ class EventStream:
             topic, partition, offset = position(message)
             last[(topic, partition)] = offset
         offsets = [TopicPartition(t, p, offset + 1) for (t, p), offset in last.items()]
-        self.consumer.commit(offsets=offsets, asynchronous=False)
+        retrying = Retrying(
+            retry=retry_if_exception(_retriable),
+            wait=wait_exponential(multiplier=0.1, max=2),
+            stop=stop_after_delay(30),
+            reraise=True,
+        )
+        try:
+            retrying(self.consumer.commit, offsets=offsets, asynchronous=False)
+        except KafkaException as error:
+            if error.args[0].fatal():
+                raise
+            # The group moved on (a rebalance): whoever owns the partitions now reads these
+            # messages again, and the inbox turns them into no-ops.
+            log.warning("offsets not committed; the batch will be redelivered", error=str(error))
 
     def dead_letter(self, message: Message, error: Exception) -> None:
         """Sends a message that can never be applied aside, with its error and original headers."""
+        self.ensure_dead_letter_topic()
         topic, partition, offset = position(message)
         headers: dict[str, str | bytes | None] = {
             **headers_of(message),
@@ -87,6 +134,19 @@ class EventStream:
         )
         if self.dead_letters.flush(30) > 0:
             raise KafkaException("a dead letter was not acknowledged within 30s")
+
+    def ensure_dead_letter_topic(self) -> None:
+        """Topics are never created by accident (auto-creation is off): this one, on first use."""
+        if self.dead_letter_topic_exists:
+            return
+        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap_servers})
+        topic = NewTopic(self.settings.dead_letter_topic, num_partitions=1)
+        try:
+            admin.create_topics([topic])[self.settings.dead_letter_topic].result()
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+        self.dead_letter_topic_exists = True
 
     def close(self) -> None:
         self.consumer.close()

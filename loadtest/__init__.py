@@ -1,0 +1,1 @@
+"""Load and faults against a running stack: an open-loop generator, a delivery audit, reports."""

@@ -1,0 +1,73 @@
+"""`python -m loadtest --rate 100 --duration 30 --subscribers 1 --fault kafka@10s+20s`"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from connect.native.layout import Layout, read_env_file
+from loadtest.faults import Fault
+from loadtest.report import chart, table, write_json
+from loadtest.run import Scenario, run
+from subscribe_service.bootstrap import bootstrap
+from subscribe_service.settings import Settings
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__)
+    parser.add_argument("--rate", type=float, default=10, help="posts per second (default 10)")
+    parser.add_argument("--duration", type=float, default=30, help="seconds of load (default 30)")
+    parser.add_argument("--authors", type=int, default=10, help="authors posting (default 10)")
+    parser.add_argument("--subscribers", type=int, default=1, help="subscribers per author")
+    parser.add_argument(
+        "--fault", type=Fault.parse, action="append", default=[], help="e.g. kafka@10s+20s"
+    )
+    parser.add_argument("--post-url", default="http://127.0.0.1:8081")
+    parser.add_argument("--subscribe-url", default="http://127.0.0.1:8082")
+    parser.add_argument("--drain-timeout", type=float, default=120, help="seconds (default 120)")
+    parser.add_argument("--report", type=Path, default=REPORTS / "loadtest-latest.json")
+    parser.add_argument("--chart", type=Path, default=REPORTS / "loadtest-latest.png")
+    parser.add_argument(
+        "--fail-on-loss", action="store_true", help="exit 1 if a post was lost or doubled"
+    )
+    return parser.parse_args()
+
+
+def load_native_secrets() -> None:
+    """On the native stack the audit reads the database with the generated password."""
+    secrets = Layout.from_env().secrets
+    if secrets.exists():
+        for name, value in read_env_file(secrets).items():
+            os.environ.setdefault(name, value)
+
+
+def main() -> int:
+    args = arguments()
+    load_native_secrets()
+    scenario = Scenario(
+        rate=args.rate,
+        duration_s=args.duration,
+        authors=args.authors,
+        subscribers=args.subscribers,
+        faults=args.fault,
+        post_url=args.post_url,
+        subscribe_url=args.subscribe_url,
+        drain_timeout_s=args.drain_timeout,
+    )
+    deps = bootstrap(Settings())
+    finished = asyncio.run(run(scenario, deps.engine))
+    summary = finished.summary()
+    print(table(summary))
+    write_json(summary, args.report)
+    chart(finished, args.chart)
+    print(f"report: {args.report}\nchart:  {args.chart}")
+    return 1 if args.fail_on_loss and (summary["lost"] or summary["duplicated"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

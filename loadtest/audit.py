@@ -1,0 +1,109 @@
+"""The delivery audit: every accepted post, to each of its author's subscribers, exactly once.
+
+It reads the subscribe service's notifications table directly: the notification's commit time
+(`notified_at`) and the post's creation time both come from the databases, to the microsecond.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC
+
+import aiohttp
+from sqlalchemy import Engine, func, select
+
+from loadtest.generator import Sent
+from subscribe_service.adapters.tables import notifications
+
+
+@dataclass
+class Delivery:
+    """One notification row of the run."""
+
+    event_id: str
+    subscriber_id: int
+    e2e_ms: float
+    notified_at_epoch: float
+
+
+@dataclass
+class AuditResult:
+    accepted: int
+    delivered: int  # accepted posts that reached every one of their author's subscribers
+    lost_events: list[str] = field(default_factory=list)
+    duplicated_events: list[str] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+class Audience:
+    """The authors of a run and their subscribers: fresh random ids, so runs never mix."""
+
+    def __init__(self, authors: list[int], subscribers: dict[int, list[int]]) -> None:
+        self.authors = authors
+        self.subscribers = subscribers
+
+    @property
+    def all_subscribers(self) -> list[int]:
+        return [s for group in self.subscribers.values() for s in group]
+
+    async def subscribe(self, subscribe_url: str) -> None:
+        async with aiohttp.ClientSession(subscribe_url) as session:
+            for author, group in self.subscribers.items():
+                for subscriber in group:
+                    body = {"subscriber_id": subscriber, "author_id": author}
+                    async with session.post("/subscriptions", json=body) as response:
+                        response.raise_for_status()
+
+
+class Auditor:
+    def __init__(self, engine: Engine, audience: Audience) -> None:
+        self.engine = engine
+        self.audience = audience
+
+    def expected(self, sent: list[Sent]) -> int:
+        """Notifications the accepted posts must cause."""
+        return sum(len(self.audience.subscribers[s.author_id]) for s in sent if s.event_id)
+
+    def notification_count(self) -> int:
+        with self.engine.connect() as connection:
+            query = select(func.count()).where(
+                notifications.c.subscriber_id.in_(self.audience.all_subscribers)
+            )
+            return connection.scalar(query) or 0
+
+    def audit(self, sent: list[Sent]) -> AuditResult:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    notifications.c.event_id,
+                    notifications.c.subscriber_id,
+                    notifications.c.post_created_at,
+                    notifications.c.notified_at,
+                ).where(notifications.c.subscriber_id.in_(self.audience.all_subscribers))
+            ).all()
+        deliveries = [
+            Delivery(
+                row.event_id,
+                row.subscriber_id,
+                (row.notified_at - row.post_created_at).total_seconds() * 1000,
+                row.notified_at.replace(tzinfo=UTC).timestamp(),
+            )
+            for row in rows
+        ]
+        pairs = Counter((d.event_id, d.subscriber_id) for d in deliveries)
+        accepted = [(s.event_id, s.author_id) for s in sent if s.event_id]
+        lost, duplicated = [], []
+        for event_id, author in accepted:
+            counts = [pairs[(event_id, s)] for s in self.audience.subscribers[author]]
+            if any(count == 0 for count in counts):
+                lost.append(event_id)
+            if any(count > 1 for count in counts):
+                duplicated.append(event_id)
+        return AuditResult(
+            accepted=len(accepted),
+            delivered=len(accepted) - len(lost),
+            lost_events=lost,
+            duplicated_events=duplicated,
+            deliveries=deliveries,
+        )

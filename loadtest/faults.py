@@ -1,0 +1,73 @@
+"""Faults on a schedule, such as `kafka@10s+20s`: stop Kafka 10 s into the run, start it 20 s later.
+
+`PART@Ts+Ds` stops a part at T and starts it again D seconds later; `PART@Ts:kill` sends it
+SIGKILL at T and lets its supervisor (supervisord, or compose's restart policy) bring it back.
+PART is a part's name as `make status` shows it (kafka, connect, subscribe-consumer, ...).
+Each fault runs the Makefile's targets, so it works on the native stack and on compose alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+_FORMAT = re.compile(
+    r"(?P<part>[a-z-]+)@(?P<at>\d+(?:\.\d+)?)s(?:\+(?P<for>\d+(?:\.\d+)?)s|(?P<kill>:kill))"
+)
+
+
+@dataclass(frozen=True)
+class Fault:
+    part: str
+    at_s: float
+    for_s: float | None  # None: a SIGKILL, the part comes back by itself
+
+    @classmethod
+    def parse(cls, text: str) -> Fault:
+        match = _FORMAT.fullmatch(text)
+        if match is None:
+            raise ValueError(f"{text!r} is not PART@Ts+Ds or PART@Ts:kill, e.g. kafka@10s+20s")
+        duration = None if match["kill"] else float(match["for"])
+        return cls(match["part"], float(match["at"]), duration)
+
+    def __str__(self) -> str:
+        if self.for_s is None:
+            return f"{self.part}@{self.at_s:g}s:kill"
+        return f"{self.part}@{self.at_s:g}s+{self.for_s:g}s"
+
+
+@dataclass
+class FaultWindow:
+    """When a fault really began and ended, in seconds from the start of the run."""
+
+    fault: Fault
+    began_s: float
+    ended_s: float
+
+
+def make(target: str) -> None:
+    subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+async def inject(fault: Fault, started: float) -> FaultWindow:
+    """Waits for the fault's time, applies it, and undoes it when its duration is over."""
+    await asyncio.sleep(max(0.0, started + fault.at_s - time.monotonic()))
+    began = time.monotonic() - started
+    if fault.for_s is None:
+        await asyncio.to_thread(make, f"kill-{fault.part}")
+        return FaultWindow(fault, began, time.monotonic() - started)
+    await asyncio.to_thread(make, f"stop-{fault.part}")
+    await asyncio.sleep(max(0.0, started + fault.at_s + fault.for_s - time.monotonic()))
+    await asyncio.to_thread(make, f"start-{fault.part}")
+    return FaultWindow(fault, began, time.monotonic() - started)

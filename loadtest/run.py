@@ -1,0 +1,114 @@
+"""One load run: subscribe a fresh audience, post at a fixed rate while faults strike, wait for
+delivery, then audit every post."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from loadtest.audit import Audience, Auditor
+from loadtest.faults import Fault, inject
+from loadtest.generator import Sent, post_at_rate
+from loadtest.report import Run
+
+# Far above the ids people and tests use, so a run's notifications are its own.
+_ID_LOW, _ID_HIGH = 10**15, 2 * 10**15
+
+
+@dataclass
+class Scenario:
+    rate: float
+    duration_s: float
+    authors: int = 10
+    subscribers: int = 1
+    faults: list[Fault] = field(default_factory=list)
+    post_url: str = "http://127.0.0.1:8081"
+    subscribe_url: str = "http://127.0.0.1:8082"
+    # After the last request: how long delivery may take before what is missing counts as lost.
+    drain_timeout_s: float = 120.0
+
+
+def audience_for(scenario: Scenario) -> Audience:
+    authors = [random.randint(_ID_LOW, _ID_HIGH) for _ in range(scenario.authors)]
+    subscribers = {
+        author: [random.randint(_ID_LOW, _ID_HIGH) for _ in range(scenario.subscribers)]
+        for author in authors
+    }
+    return Audience(authors, subscribers)
+
+
+class Progress:
+    """A line a second on stderr: the rate achieved, errors, and the backlog still undelivered."""
+
+    def __init__(self, auditor: Auditor, started: float) -> None:
+        self.auditor = auditor
+        self.started = started
+        self.sent: list[Sent] = []
+
+    def record(self, sent: Sent) -> None:
+        self.sent.append(sent)
+
+    async def report_every_second(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            await self.print_line()
+
+    async def print_line(self) -> int:
+        delivered = await asyncio.to_thread(self.auditor.notification_count)
+        elapsed = time.monotonic() - self.started
+        errors = sum(1 for s in self.sent if s.status != 201)
+        backlog = self.auditor.expected(self.sent) - delivered
+        print(
+            f"t={elapsed:5.1f}s sent={len(self.sent)} ({len(self.sent) / elapsed:.0f}/s) "
+            f"errors={errors} notifications={delivered} backlog={backlog}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return backlog
+
+
+async def run(scenario: Scenario, engine: Engine) -> Run:
+    audience = audience_for(scenario)
+    await audience.subscribe(scenario.subscribe_url)
+    auditor = Auditor(engine, audience)
+    started, started_epoch = time.monotonic(), time.time()
+    progress = Progress(auditor, started)
+    printer = asyncio.create_task(progress.report_every_second())
+    injected = [asyncio.create_task(inject(fault, started)) for fault in scenario.faults]
+
+    sent = await post_at_rate(
+        scenario.post_url,
+        scenario.rate,
+        scenario.duration_s,
+        audience.authors,
+        started,
+        progress.record,
+    )
+    windows = list(await asyncio.gather(*injected))
+    await wait_for_delivery(auditor, sent, scenario.drain_timeout_s)
+    printer.cancel()
+    await progress.print_line()
+    return Run(
+        rate=scenario.rate,
+        duration_s=scenario.duration_s,
+        subscribers_per_author=scenario.subscribers,
+        started_epoch=started_epoch,
+        sent=sent,
+        audit=auditor.audit(sent),
+        faults=windows,
+    )
+
+
+async def wait_for_delivery(auditor: Auditor, sent: list[Sent], timeout_s: float) -> None:
+    """Polls until every expected notification is committed, or the deadline passes."""
+    expected = auditor.expected(sent)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(auditor.notification_count) >= expected:
+            return
+        await asyncio.sleep(0.2)
