@@ -1,0 +1,32 @@
+"""A short, low-rate load run with one Kafka outage: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.running_stack import REPO
+
+
+def test_a_load_run_through_a_kafka_outage_loses_and_doubles_nothing() -> None:
+    report = REPO / "reports" / "e2e-loadtest.json"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "loadtest", "--rate", "20", "--duration", "20",
+            "--subscribers", "2", "--fault", "kafka@5s+8s", "--fail-on-loss",
+            "--report", str(report), "--chart", str(report.with_suffix(".png")),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(report.read_text())
+    assert summary["accepted"] == 400
+    assert summary["errors"] == 0
+    assert (summary["lost"], summary["duplicated"]) == (0, 0)
+    assert summary["delivered"] == 400
+    assert summary["faults"][0]["recovery_s"] is not None

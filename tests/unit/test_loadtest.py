@@ -1,0 +1,67 @@
+"""The load generator's pure parts: fault schedules, percentiles, recovery times."""
+
+from __future__ import annotations
+
+import pytest
+
+from loadtest.audit import AuditResult, Delivery
+from loadtest.faults import Fault, FaultWindow
+from loadtest.generator import Sent
+from loadtest.report import Run, percentiles, table
+
+
+def test_a_stop_and_start_fault_parses_and_prints_back() -> None:
+    fault = Fault.parse("kafka@10s+20s")
+    assert (fault.part, fault.at_s, fault.for_s) == ("kafka", 10.0, 20.0)
+    assert str(fault) == "kafka@10s+20s"
+
+
+def test_a_kill_fault_has_no_duration() -> None:
+    fault = Fault.parse("subscribe-consumer@2.5s:kill")
+    assert (fault.part, fault.at_s, fault.for_s) == ("subscribe-consumer", 2.5, None)
+
+
+@pytest.mark.parametrize("text", ["kafka", "kafka@10", "kafka@10s", "@1s+2s", "kafka@1s+2s:kill"])
+def test_a_malformed_fault_is_refused_with_the_expected_form(text: str) -> None:
+    with pytest.raises(ValueError, match=r"PART@Ts\+Ds"):
+        Fault.parse(text)
+
+
+def test_percentiles_of_one_to_a_thousand_ms() -> None:
+    found = percentiles(float(ms) for ms in range(1, 1001))
+    assert found["p50"] == pytest.approx(500, rel=0.01)
+    assert found["p99"] == pytest.approx(990, rel=0.01)
+    assert found["max"] == pytest.approx(1000, rel=0.01)
+
+
+def test_percentiles_of_nothing_are_zero() -> None:
+    assert set(percentiles([]).values()) == {0.0}
+
+
+def run_with(deliveries: list[Delivery], sent: list[Sent], lost: list[str]) -> Run:
+    audit = AuditResult(len(sent), len(sent) - len(lost), lost, [], deliveries)
+    window = FaultWindow(Fault.parse("kafka@1s+4s"), began_s=1.0, ended_s=5.0)
+    return Run(10, 10, 1, started_epoch=1000.0, sent=sent, audit=audit, faults=[window])
+
+
+def test_recovery_is_the_last_delivery_of_a_post_made_before_the_fault_ended() -> None:
+    sent = [
+        Sent(scheduled_s=2.0, latency_ms=5, status=201, author_id=1, event_id="during"),
+        Sent(scheduled_s=6.0, latency_ms=5, status=201, author_id=1, event_id="after"),
+    ]
+    deliveries = [
+        Delivery("during", 7, e2e_ms=6000, notified_at_epoch=1008.5),
+        Delivery("after", 7, e2e_ms=4000, notified_at_epoch=1010.0),
+    ]
+    run = run_with(deliveries, sent, lost=[])
+    assert run.recovery_s(run.faults[0]) == pytest.approx(3.5)
+    summary = run.summary()
+    assert (summary["accepted"], summary["lost"], summary["errors"]) == (2, 0, 0)
+    assert summary["faults"][0]["recovery_s"] == pytest.approx(3.5)
+
+
+def test_the_table_names_lost_events() -> None:
+    sent = [Sent(scheduled_s=2.0, latency_ms=5, status=201, author_id=1, event_id="gone")]
+    summary = run_with([], sent, lost=["gone"]).summary()
+    assert summary["lost"] == 1
+    assert "lost: gone" in table(summary)
