@@ -11,7 +11,7 @@ COMPOSE := docker compose --env-file connect/versions.env --env-file .env
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs replay stop-% start-% kill-% loadtest test unit integration e2e lint clean
+.PHONY: help sync up down status logs relay-mode replay stop-% start-% kill-% loadtest test unit integration e2e lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,13 @@ ifeq ($(STACK),compose)
 	$(COMPOSE) kill -s KILL $*
 else
 	@$(NATIVE) kill $*
+endif
+
+relay-mode: sync ## show the relay mode, or switch: `make relay-mode MODE=cdc|polling|direct`
+ifeq ($(STACK),compose)
+	@echo "compose: set POST_RELAY_MODE in .env, then: docker compose --profile polling up -d"
+else
+	@$(NATIVE) relay-mode $(MODE)
 endif
 
 replay: sync ## rewind the consumer group to the earliest offset and let it run again

@@ -129,6 +129,22 @@ def register(settings: RegistrationSettings) -> None:
             log.info("connector running", connector=name)
 
 
+def set_paused(settings: RegistrationSettings, name: str, paused: bool) -> None:
+    """Pauses a connector (it keeps its binlog position) or resumes it where it stopped."""
+    verb = "pause" if paused else "resume"
+    with httpx.Client(base_url=settings.connect_url, timeout=10) as client:
+        client.put(f"/connectors/{name}/{verb}").raise_for_status()
+        wanted = "PAUSED" if paused else "RUNNING"
+
+        def in_state() -> None:
+            state = client.get(f"/connectors/{name}/status").json()["connector"]["state"]
+            if state != wanted:
+                raise NotReady(f"connector is {state}")
+
+        wait_until(in_state, settings)
+    log.info(f"connector {verb}d", connector=name)
+
+
 def main() -> int:
     settings = RegistrationSettings()
     if "--raw" in sys.argv[1:]:

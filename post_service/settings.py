@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from enum import StrEnum
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL
 
 
+class RelayMode(StrEnum):
+    """How events reach Kafka: the tutorial's three versions, side by side."""
+
+    CDC = "cdc"  # V3: Debezium reads the outbox inserts from the binlog (the default)
+    POLLING = "polling"  # V2: a relay process polls the outbox table and publishes
+    DIRECT = "direct"  # V1: published after the commit, no outbox; lost while Kafka is down
+
+
 class DatabaseSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="POST_")
+    model_config = SettingsConfigDict(env_prefix="POST_", extra="ignore")
 
     db_host: str = "127.0.0.1"
     db_port: int = 3306
@@ -36,6 +46,33 @@ class Settings(DatabaseSettings):
     http_port: int = 8081
     http_workers: int = 1
     log_level: str = "info"
+
+    relay_mode: RelayMode = RelayMode.CDC
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    events_topic: str = "outbox.event.post"
+    # `direct` mode: an event Kafka has not acknowledged within this time is dropped, and lost.
+    direct_publish_timeout_ms: int = 5000
+
+
+class RelaySettings(DatabaseSettings):
+    """The polling relay (relay mode `polling`): its own user, allowed to claim and mark rows."""
+
+    relay_db_user: str = "post_relay"
+    relay_db_password: SecretStr
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    events_topic: str = "outbox.event.post"
+    relay_batch_size: int = 500
+    # The tutorial's scheduler ran every second; an empty poll waits this long before the next.
+    relay_poll_interval_s: float = 1.0
+    # Published rows are deleted once this old; the purge runs every relay_purge_interval_s.
+    relay_retention_s: float = 3600.0
+    relay_purge_interval_s: float = 60.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 8085
 
 
 class MigrationSettings(DatabaseSettings):

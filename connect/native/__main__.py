@@ -11,13 +11,15 @@ import time
 import structlog
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from connect.native import databases, kafka
+from connect.connector import EVENTS_CONNECTOR
+from connect.native import databases, kafka, relay_mode
 from connect.native.install import install
 from connect.native.layout import REPO, Layout
 from connect.native.parts import Part, parts
 from connect.native.secrets import ensure_secrets
 from connect.native.supervisor import Supervisor
-from connect.register import RegistrationSettings, register
+from connect.register import RegistrationSettings, register, set_paused
+from post_service.settings import RelayMode
 
 log = structlog.get_logger()
 
@@ -36,7 +38,7 @@ def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
 
     def ready() -> None:
         state = supervisor.state(part.program)
-        if state in {"FATAL", "EXITED", "STOPPED"}:
+        if state in {"FATAL", "EXITED", "STOPPED", "BACKOFF"}:  # crashed while starting
             sys.exit(f"{part.program} is {state}: see {log_file}")
         if not part.ready():
             raise NotReady
@@ -92,7 +94,12 @@ def up(layout: Layout) -> None:
     start("connect")
     os.environ.update(passwords)
     register(RegistrationSettings(kafka_bootstrap_servers=kafka.BOOTSTRAP_SERVERS))
+    mode = relay_mode.current(layout)
+    if mode != RelayMode.CDC:
+        set_paused(RegistrationSettings(), EVENTS_CONNECTOR, paused=True)
     start("post-service", "subscribe-api", "subscribe-consumer")
+    if mode == RelayMode.POLLING:
+        start("post-relay")
     print_status(layout, supervisor)
     print(f"native stack up in {time.monotonic() - started:.1f}s")
 
@@ -120,6 +127,8 @@ def main() -> int:
     logs = commands.add_parser("logs", help="follow the logs of every part, or of the named ones")
     logs.add_argument("programs", nargs="*")
     logs.add_argument("--no-follow", action="store_true")
+    mode = commands.add_parser("relay-mode", help="show the relay mode, or switch to another")
+    mode.add_argument("mode", nargs="?", choices=[str(m) for m in RelayMode])
     for verb in ("start", "stop", "kill"):
         command = commands.add_parser(verb, help=f"{verb} one part, e.g. kafka")
         command.add_argument("program")
@@ -155,6 +164,13 @@ def main() -> int:
             supervisor.stop(arguments.program)
         case "kill":
             supervisor.kill(arguments.program)
+        case "relay-mode":
+            if arguments.mode:
+                relay_mode.switch(layout, supervisor, RelayMode(arguments.mode))
+                for part in parts(layout):
+                    if part.program.startswith("post-"):
+                        wait_ready(part, layout, supervisor)
+            print(f"relay mode: {relay_mode.current(layout)}")
     return 0
 
 

@@ -34,6 +34,7 @@ POST_DB = DatabaseServer(
     password_variables={
         "post_service_password": "POST_SERVICE_DB_PASSWORD",
         "post_migrator_password": "POST_MIGRATOR_DB_PASSWORD",
+        "post_relay_password": "POST_RELAY_DB_PASSWORD",
         "debezium_password": "DEBEZIUM_DB_PASSWORD",
     },
 )

@@ -39,6 +39,11 @@ class Layout:
         return self.root / "secrets.env"
 
     @property
+    def post_settings(self) -> Path:
+        """Settings of the post service and its relay that change at run time (the relay mode)."""
+        return self.root / "post-service.env"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -9,8 +9,9 @@ import httpx
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from connect.native import databases, kafka
+from connect.native import databases, kafka, relay_mode
 from connect.native.layout import Layout
+from post_service.settings import RelayMode
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ def parts(layout: Layout) -> list[Part]:
             lambda: databases.ping(layout, server),
         )
 
+    relay = [
+        Part(
+            "post-relay", "http://127.0.0.1:8085/metrics", http_ok("http://127.0.0.1:8085/metrics")
+        )
+    ]
     return [
         database(databases.POST_DB),
         database(databases.SUBSCRIBE_DB),
@@ -58,6 +64,7 @@ def parts(layout: Layout) -> list[Part]:
             http_ok(f"http://127.0.0.1:{kafka.CONNECT_PORT}/connector-plugins"),
         ),
         Part("post-service", "http://127.0.0.1:8081", http_ok("http://127.0.0.1:8081/readyz")),
+        *(relay if relay_mode.current(layout) == RelayMode.POLLING else []),
         Part("subscribe-api", "http://127.0.0.1:8082", http_ok("http://127.0.0.1:8082/readyz")),
         Part(
             "subscribe-consumer",

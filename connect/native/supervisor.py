@@ -62,6 +62,9 @@ class Supervisor:
         for process in starting:
             process.wait()
 
+    def restart(self, program: str) -> None:
+        self.ctl("restart", program, check=True)
+
     def stop(self, program: str) -> None:
         self.ctl("stop", program)
 

@@ -7,6 +7,7 @@ sql_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
     post_service_db)
         echo "SET @post_service_password = $(sql_quote "$POST_SERVICE_DB_PASSWORD");"
         echo "SET @post_migrator_password = $(sql_quote "$POST_MIGRATOR_DB_PASSWORD");"
+        echo "SET @post_relay_password = $(sql_quote "$POST_RELAY_DB_PASSWORD");"
         echo "SET @debezium_password = $(sql_quote "$DEBEZIUM_DB_PASSWORD");"
         ;;
     subscribe_service_db)

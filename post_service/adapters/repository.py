@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, RootTransaction, delete, insert, sele
 from post_service.adapters.tables import post_event_outbox, posts
 from post_service.domain.posts import AGGREGATE_TYPE, POST_CREATED, NewPost, Post, PostCreated, now
 from post_service.service.ports import Outbox, PostRepository, UnitOfWork
+from post_service.settings import RelayMode
 
 
 class SqlPostRepository(PostRepository):
@@ -40,10 +41,12 @@ class SqlPostRepository(PostRepository):
 
 
 class SqlOutbox(Outbox):
-    """Inserts the event and deletes it again: Debezium reads the insert from the binlog."""
+    """Inserts the event's row. In `cdc` mode it deletes the row again in the same transaction:
+    Debezium reads the insert from the binlog. In `polling` mode the relay publishes it later."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, keep_rows: bool) -> None:
         self.connection = connection
+        self.keep_rows = keep_rows
 
     def append(self, event: PostCreated) -> None:
         event_id = str(event.event_id)
@@ -57,18 +60,33 @@ class SqlOutbox(Outbox):
                 created_at=event.created_at.replace(tzinfo=None),
             )
         )
-        self.connection.execute(delete(post_event_outbox).where(post_event_outbox.c.id == event_id))
+        if not self.keep_rows:
+            self.connection.execute(
+                delete(post_event_outbox).where(post_event_outbox.c.id == event_id)
+            )
+
+
+class NoOutbox(Outbox):
+    """`direct` mode, the tutorial's V1: no outbox; the event is published after the commit."""
+
+    def append(self, event: PostCreated) -> None:
+        pass
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, relay_mode: RelayMode = RelayMode.CDC) -> None:
         self.engine = engine
+        self.relay_mode = relay_mode
 
     def __enter__(self) -> SqlUnitOfWork:
         self.connection = self.engine.connect()
         self.transaction: RootTransaction = self.connection.begin()
         self.posts = SqlPostRepository(self.connection)
-        self.outbox = SqlOutbox(self.connection)
+        self.outbox: Outbox = (
+            NoOutbox()
+            if self.relay_mode == RelayMode.DIRECT
+            else SqlOutbox(self.connection, keep_rows=self.relay_mode == RelayMode.POLLING)
+        )
         return self
 
     def __exit__(

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.mysql import CHAR, DATETIME
 
 from post_service.domain.posts import TITLE_MAX_CHARS
@@ -20,8 +30,10 @@ posts = Table(
     Index("ix_posts_author_id", "author_id"),
 )
 
-# Debezium's outbox columns, so its Event Router needs little configuration. A row is deleted in
-# the transaction that inserted it: the binlog keeps the insert for Debezium, the table stays empty.
+# Debezium's outbox columns, so its Event Router needs little configuration. In `cdc` mode a row
+# is deleted in the transaction that inserted it: the binlog keeps the insert for Debezium and the
+# table stays empty. In `polling` mode rows stay until the relay published them (`sequence` is
+# their order, `published_at` set once Kafka acknowledged them) and are purged later.
 post_event_outbox = Table(
     "post_event_outbox",
     metadata,
@@ -31,4 +43,8 @@ post_event_outbox = Table(
     Column("type", String(64), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("created_at", DATETIME(fsp=6), nullable=False),
+    Column("sequence", BigInteger, nullable=False, autoincrement=True),
+    Column("published_at", DATETIME(fsp=6)),
+    UniqueConstraint("sequence", name="uq_post_event_outbox_sequence"),
+    Index("ix_post_event_outbox_unpublished", "published_at", "sequence"),
 )

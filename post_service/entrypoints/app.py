@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
 from typing import Annotated
 
 import structlog
@@ -15,26 +15,26 @@ from post_service.bootstrap import Bootstrapped, bootstrap
 from post_service.domain.posts import NewPost
 from post_service.entrypoints.schemas import BIGINT_MAX, PostCreate, PostCreatedPublic, PostPublic
 from post_service.service import posts as use_cases
-from post_service.service.ports import UnitOfWork
 from post_service.settings import Settings
 
 log = structlog.get_logger()
 
 
-def unit_of_work(request: Request) -> Callable[[], UnitOfWork]:
+def dependencies(request: Request) -> Bootstrapped:
     deps: Bootstrapped = request.app.state.deps
-    return deps.unit_of_work
+    return deps
 
 
-UnitOfWorkFactory = Annotated[Callable[[], UnitOfWork], Depends(unit_of_work)]
+Deps = Annotated[Bootstrapped, Depends(dependencies)]
 
 posts = APIRouter(prefix="/posts", tags=["posts"])
 
 
 @posts.post("", status_code=status.HTTP_201_CREATED, response_model=PostCreatedPublic)
-def create_post(body: PostCreate, uow: UnitOfWorkFactory) -> PostCreatedPublic:
+def create_post(body: PostCreate, deps: Deps) -> PostCreatedPublic:
     """Creates a post and, in the same transaction, its PostCreated event."""
-    event = use_cases.create_post(uow, NewPost(body.author_id, body.title, body.content))
+    new_post = NewPost(body.author_id, body.title, body.content)
+    event = use_cases.create_post(deps.unit_of_work, new_post, deps.after_commit)
     log.info("post created", post_id=event.post_id, event_id=str(event.event_id))
     return PostCreatedPublic(
         post_id=event.post_id,
@@ -46,12 +46,10 @@ def create_post(body: PostCreate, uow: UnitOfWorkFactory) -> PostCreatedPublic:
 
 
 @posts.get("/{post_id}", response_model=PostPublic)
-def get_post(
-    post_id: Annotated[int, Path(gt=0, le=BIGINT_MAX)], uow: UnitOfWorkFactory
-) -> PostPublic:
+def get_post(post_id: Annotated[int, Path(gt=0, le=BIGINT_MAX)], deps: Deps) -> PostPublic:
     """Returns one post."""
     try:
-        post = use_cases.get_post(uow, post_id)
+        post = use_cases.get_post(deps.unit_of_work, post_id)
     except use_cases.PostNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     return PostPublic(
@@ -73,9 +71,8 @@ def healthz() -> dict[str, str]:
 
 
 @health.get("/readyz")
-def readyz(request: Request) -> JSONResponse:
+def readyz(deps: Deps) -> JSONResponse:
     """The database answers."""
-    deps: Bootstrapped = request.app.state.deps
     try:
         with deps.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -105,4 +102,4 @@ def create_app(deps: Bootstrapped) -> FastAPI:
 
 def create_app_from_environment() -> FastAPI:
     """The factory uvicorn calls in each worker process."""
-    return create_app(bootstrap(Settings()))
+    return create_app(bootstrap(Settings(_env_file=os.environ.get("POST_SETTINGS_FILE"))))

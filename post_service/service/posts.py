@@ -13,13 +13,20 @@ class PostNotFound(Exception):
         super().__init__(f"post {post_id} not found")
 
 
-def create_post(unit_of_work: Callable[[], UnitOfWork], new_post: NewPost) -> PostCreated:
-    """Stores the post and its PostCreated event together: both, or neither."""
+def create_post(
+    unit_of_work: Callable[[], UnitOfWork],
+    new_post: NewPost,
+    after_commit: Callable[[PostCreated], None] | None = None,
+) -> PostCreated:
+    """Stores the post and its PostCreated event together: both, or neither. after_commit (only
+    the `direct` relay mode has one) publishes the event itself, and may lose it."""
     with unit_of_work() as uow:
         post = uow.posts.add(new_post)
         event = PostCreated.of(post)
         uow.outbox.append(event)
         uow.commit()
+    if after_commit is not None:
+        after_commit(event)
     return event
 
 

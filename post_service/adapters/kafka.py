@@ -1,0 +1,75 @@
+"""Publishing PostCreated to Kafka from the post service (relay modes `polling` and `direct`).
+
+The message is the one Debezium's Event Router writes in `cdc` mode, so that switching modes
+changes nothing downstream: the topic, the aggregate id as key, the event id in the `id` header,
+the event type in `eventType`, and the JSON payload as the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import orjson
+import structlog
+from confluent_kafka import KafkaError, Message, Producer
+
+from post_service.domain.posts import POST_CREATED, PostCreated
+
+log = structlog.get_logger()
+
+
+class EventPublisher:
+    def __init__(self, bootstrap_servers: str, topic: str, message_timeout_ms: int) -> None:
+        self.topic = topic
+        self.producer = Producer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                # Each event at most once per send, in order per partition, acknowledged by all
+                # in-sync replicas.
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 5,
+                "message.timeout.ms": message_timeout_ms,
+                "reconnect.backoff.max.ms": 1000,
+            }
+        )
+
+    def send(
+        self, event: PostCreated, on_delivery: Callable[[KafkaError | None, Message], None]
+    ) -> None:
+        self.producer.produce(
+            self.topic,
+            value=orjson.dumps(event.payload()),
+            key=event.aggregate_id.encode(),
+            headers={"id": str(event.event_id).encode(), "eventType": POST_CREATED.encode()},
+            on_delivery=on_delivery,
+        )
+        self.producer.poll(0)
+
+    def publish(self, events: Sequence[PostCreated], timeout_s: float) -> set[str]:
+        """Sends the events and waits for Kafka's answers; returns the ids it acknowledged."""
+        acknowledged: set[str] = set()
+
+        def acknowledge(event_id: str) -> Callable[[KafkaError | None, Message], None]:
+            def delivered(error: KafkaError | None, message: Message) -> None:
+                if error is None:
+                    acknowledged.add(event_id)
+
+            return delivered
+
+        for event in events:
+            self.send(event, acknowledge(str(event.event_id)))
+        self.producer.flush(timeout_s)
+        return acknowledged
+
+    def publish_and_forget(self, event: PostCreated) -> None:
+        """`direct` mode: sends without waiting; a failure is only logged. This is the loss."""
+
+        def delivered(error: KafkaError | None, message: Message) -> None:
+            if error is not None:
+                log.error("event lost", event_id=str(event.event_id), error=str(error))
+
+        self.send(event, delivered)
+
+    def close(self, timeout_s: float = 10) -> None:
+        self.producer.flush(timeout_s)
