@@ -11,10 +11,10 @@ COMPOSE := docker compose --env-file connect/versions.env --env-file .env
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs relay-mode replay stop-% start-% kill-% loadtest test unit integration e2e lint clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events notifications relay-mode replay stop-% start-% kill-% loadtest compare test unit integration e2e lint clean
 
 help: ## list the targets
-	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 sync: ## install the Python dependencies from uv.lock into .venv
 	@$(UV) sync --frozen --quiet
@@ -69,6 +69,26 @@ else
 	@$(NATIVE) kill $*
 endif
 
+topics: sync ## list Kafka's topics
+	@$(PYTHON) -m connect.topics list
+
+raw-connector: sync ## register a second connector, without the Event Router: raw change events
+ifeq ($(STACK),compose)
+	$(COMPOSE) run --rm connector-registration python -m connect.register --raw
+else
+	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m connect.register --raw
+endif
+
+watch-raw: sync ## print the raw change events of the outbox table (`make raw-connector` first)
+	@$(PYTHON) -m connect.topics watch post-create-event.post_service_db.post_event_outbox
+
+watch-events: sync ## print the events Debezium's Event Router publishes
+	@$(PYTHON) -m connect.topics watch outbox.event.post
+
+SUBSCRIBER ?= 101
+notifications: sync ## what one subscriber was told: `make notifications SUBSCRIBER=101`
+	@$(PYTHON) -m subscribe_service notifications $(SUBSCRIBER)
+
 relay-mode: sync ## show the relay mode, or switch: `make relay-mode MODE=cdc|polling|direct`
 ifeq ($(STACK),compose)
 	@echo "compose: set POST_RELAY_MODE in .env, then: docker compose --profile polling up -d"
@@ -91,6 +111,9 @@ SUBSCRIBERS ?= 1
 loadtest: sync ## open-loop load with a delivery audit: RATE=10 DURATION=30 SUBSCRIBERS=1 FAULT=kafka@10s+20s
 	$(PYTHON) -m loadtest --rate $(RATE) --duration $(DURATION) --subscribers $(SUBSCRIBERS) \
 		$(foreach fault,$(FAULT),--fault $(fault))
+
+compare: sync ## the three relay modes under the same load with a Kafka outage (native stack)
+	$(PYTHON) -m loadtest.compare
 
 test: sync ## the test command: bring the native stack up, run every tier, tear it down
 	@$(MAKE) --no-print-directory lint

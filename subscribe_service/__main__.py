@@ -1,9 +1,11 @@
-"""The subscribe service's processes: `python -m subscribe_service api|consumer|replay`."""
+"""The subscribe service's processes and tools: `python -m subscribe_service --help`."""
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
+import httpx
 import uvicorn
 
 from subscribe_service.adapters.kafka import rewind_to_earliest
@@ -12,30 +14,55 @@ from subscribe_service.entrypoints import consumer
 from subscribe_service.settings import Settings
 
 
+def serve_api(settings: Settings) -> None:
+    uvicorn.run(
+        "subscribe_service.entrypoints.api:create_app_from_environment",
+        factory=True,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def replay(settings: Settings) -> None:
+    for partition in rewind_to_earliest(settings):
+        print(f"{partition.topic}[{partition.partition}] rewound to offset {partition.offset}")
+
+
+def show_notifications(api_url: str, subscriber_id: int) -> None:
+    """What one subscriber was told, oldest first, and whether any event came twice."""
+    received = httpx.get(
+        f"{api_url}/notifications", params={"subscriber_id": subscriber_id, "limit": 1000}
+    ).json()
+    for n in reversed(received):
+        print(f"{n['notified_at']}  post {n['post_id']:<8} {n['title']}")
+    per_event = Counter(n["event_id"] for n in received)
+    doubled = sum(1 for count in per_event.values() if count > 1)
+    print(f"{len(received)} notifications of {len(per_event)} posts, {doubled} doubled")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m subscribe_service")
-    parser.add_argument(
-        "process",
-        choices=["api", "consumer", "replay"],
-        help="api: the HTTP API; consumer: the event consumer (scale it as a consumer group); "
-        "replay: rewind the consumer group to the earliest offset (stop the consumers first)",
-    )
-    process = parser.parse_args().process
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("api", help="the HTTP API")
+    commands.add_parser("consumer", help="the event consumer (scale it as a consumer group)")
+    commands.add_parser("replay", help="rewind the consumer group (stop the consumers first)")
+    listing = commands.add_parser("notifications", help="print what one subscriber was told")
+    listing.add_argument("subscriber_id", type=int)
+    listing.add_argument("--api-url", default="http://127.0.0.1:8082")
+    args = parser.parse_args()
+    if args.command == "notifications":
+        show_notifications(args.api_url, args.subscriber_id)
+        return
     settings = Settings()
-    if process == "api":
-        uvicorn.run(
-            "subscribe_service.entrypoints.api:create_app_from_environment",
-            factory=True,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level=settings.log_level,
-            access_log=False,
-        )
-    elif process == "consumer":
-        consumer.run(bootstrap(settings))
-    else:
-        for partition in rewind_to_earliest(settings):
-            print(f"{partition.topic}[{partition.partition}] rewound to offset {partition.offset}")
+    match args.command:
+        case "api":
+            serve_api(settings)
+        case "consumer":
+            consumer.run(bootstrap(settings))
+        case "replay":
+            replay(settings)
 
 
 if __name__ == "__main__":

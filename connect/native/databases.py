@@ -88,6 +88,16 @@ def apply_users(layout: Layout, server: DatabaseServer, passwords: dict[str, str
     )
 
 
+def query_as_admin(layout: Layout, server: DatabaseServer, sql: str) -> list[list[str]]:
+    """Runs one query as the administrator over the local socket; returns its rows."""
+    done = subprocess.run(
+        ["mariadb", f"--socket={layout.socket(server.program)}", "--user=root", "--batch",
+         "--skip-column-names", "--execute", sql],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [line.split("\t") for line in done.stdout.splitlines()]
+
+
 def ping(layout: Layout, server: DatabaseServer) -> bool:
     result = subprocess.run(
         ["mariadb-admin", f"--socket={layout.socket(server.program)}", "--user=root", "ping"],

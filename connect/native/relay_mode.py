@@ -7,8 +7,6 @@ connector paused; `direct`, neither (the post service publishes itself). The mod
 
 from __future__ import annotations
 
-import subprocess
-
 import structlog
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
@@ -30,12 +28,8 @@ def current(layout: Layout) -> RelayMode:
 
 def unpublished_rows(layout: Layout) -> int:
     query = "SELECT COUNT(*) FROM post_service_db.post_event_outbox WHERE published_at IS NULL"
-    done = subprocess.run(
-        ["mariadb", f"--socket={layout.socket(databases.POST_DB.program)}", "--user=root",
-         "--batch", "--skip-column-names", "--execute", query],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return int(done.stdout.strip())
+    ((count,),) = databases.query_as_admin(layout, databases.POST_DB, query)
+    return int(count)
 
 
 def switch(layout: Layout, supervisor: Supervisor, mode: RelayMode) -> None:

@@ -1,0 +1,79 @@
+"""Looking at Kafka as the tutorial does: `python -m connect.topics list`, or
+`python -m connect.topics watch TOPIC` to print its messages, Debezium's change events pretty."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+
+def list_topics(bootstrap_servers: str) -> None:
+    metadata = AdminClient({"bootstrap.servers": bootstrap_servers}).list_topics(timeout=10)
+    for name in sorted(t for t in metadata.topics if not t.startswith("__")):
+        print(f"{name:<55} {len(metadata.topics[name].partitions)} partition(s)")
+
+
+def watch(bootstrap_servers: str, topic: str, last: int, wait_s: float) -> None:
+    """Prints the last messages of every partition, then new ones until nothing came for wait_s."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap_servers, "group.id": f"watch-{uuid.uuid4()}"}
+    )
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    starts = []
+    for p in partitions:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        starts.append(TopicPartition(topic, p, max(low, high - last)))
+    consumer.assign(starts)
+    quiet_since = time.monotonic()
+    try:
+        while time.monotonic() - quiet_since < wait_s:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            quiet_since = time.monotonic()
+            raw = message.headers() or []
+            pairs = raw.items() if isinstance(raw, dict) else raw
+            headers = {k: v.decode() if isinstance(v, bytes) else v or "" for k, v in pairs}
+            shown = {k: v for k, v in headers.items() if not k.startswith("__debezium")}
+            print(f"--- partition {message.partition()} offset {message.offset()}", end="")
+            print(f" key {(message.key() or b'').decode()}", f"headers {shown}" if shown else "")
+            print(pretty(message.value()))
+    finally:
+        consumer.close()
+
+
+def pretty(value: bytes | None) -> str:
+    if value is None:
+        return "(tombstone)"
+    document = json.loads(value)
+    # A raw change event with its schema: the schema is long and says little; show the payload.
+    if isinstance(document, dict) and "schema" in document and "payload" in document:
+        document = document["payload"]
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m connect.topics", description=__doc__)
+    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the topics and their partitions")
+    watching = commands.add_parser("watch", help="print a topic's messages")
+    watching.add_argument("topic")
+    watching.add_argument("--last", type=int, default=2, help="per partition (default 2)")
+    watching.add_argument("--wait", type=float, default=5, help="seconds of quiet before exit")
+    args = parser.parse_args()
+    if args.command == "list":
+        list_topics(args.bootstrap_servers)
+    else:
+        watch(args.bootstrap_servers, args.topic, args.last, args.wait)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
