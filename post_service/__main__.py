@@ -8,6 +8,7 @@ import os
 import uvicorn
 
 from post_service.entrypoints import relay
+from post_service.logs import configure_logging
 from post_service.settings import RelaySettings, Settings
 
 
@@ -21,7 +22,9 @@ def main() -> None:
         help="api: the HTTP API; relay: the polling relay (relay mode `polling`)",
     )
     if parser.parse_args().process == "relay":
-        relay.run(RelaySettings(_env_file=os.environ.get("POST_SETTINGS_FILE")))
+        relay_settings = RelaySettings(_env_file=os.environ.get("POST_SETTINGS_FILE"))
+        configure_logging()
+        relay.run(relay_settings)
         return
     settings = Settings(_env_file=os.environ.get("POST_SETTINGS_FILE"))
     uvicorn.run(

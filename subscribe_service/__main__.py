@@ -11,6 +11,7 @@ import uvicorn
 from subscribe_service.adapters.kafka import rewind_to_earliest
 from subscribe_service.bootstrap import bootstrap
 from subscribe_service.entrypoints import consumer
+from subscribe_service.logs import configure_logging
 from subscribe_service.settings import Settings
 
 
@@ -60,6 +61,7 @@ def main() -> None:
         case "api":
             serve_api(settings)
         case "consumer":
+            configure_logging(settings.log_level)
             consumer.run(bootstrap(settings))
         case "replay":
             replay(settings)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from post_service.bootstrap import Bootstrapped, bootstrap
 from post_service.domain.posts import NewPost
 from post_service.entrypoints.schemas import BIGINT_MAX, PostCreate, PostCreatedPublic, PostPublic
+from post_service.logs import configure_logging
 from post_service.service import posts as use_cases
 from post_service.settings import Settings
 
@@ -102,4 +103,6 @@ def create_app(deps: Bootstrapped) -> FastAPI:
 
 def create_app_from_environment() -> FastAPI:
     """The factory uvicorn calls in each worker process."""
-    return create_app(bootstrap(Settings(_env_file=os.environ.get("POST_SETTINGS_FILE"))))
+    settings = Settings(_env_file=os.environ.get("POST_SETTINGS_FILE"))
+    configure_logging(settings.log_level)
+    return create_app(bootstrap(settings))

@@ -18,6 +18,7 @@ from subscribe_service.entrypoints.schemas import (
     SubscriptionCreate,
     SubscriptionPublic,
 )
+from subscribe_service.logs import configure_logging
 from subscribe_service.service import notifications as notification_cases
 from subscribe_service.service import subscriptions as subscription_cases
 from subscribe_service.service.ports import UnitOfWork
@@ -116,4 +117,6 @@ def create_app(deps: Bootstrapped) -> FastAPI:
 
 def create_app_from_environment() -> FastAPI:
     """The factory uvicorn calls."""
-    return create_app(bootstrap(Settings()))
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(bootstrap(settings))

@@ -32,7 +32,7 @@ class OutboxThatFailsAfterWriting(SqlOutbox):
 class FailingUnitOfWork(SqlUnitOfWork):
     def __enter__(self) -> FailingUnitOfWork:
         super().__enter__()
-        self.outbox = OutboxThatFailsAfterWriting(self.connection)
+        self.outbox = OutboxThatFailsAfterWriting(self.connection, keep_rows=False)
         return self
 
 

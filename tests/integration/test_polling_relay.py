@@ -1,0 +1,83 @@
+"""The polling relay's claim on the real database: two relays never hold the same row."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Engine, func, select, update
+
+from post_service.adapters import pending_events
+from post_service.adapters.repository import SqlUnitOfWork
+from post_service.adapters.tables import post_event_outbox
+from post_service.domain.posts import NewPost
+from post_service.service.posts import create_post
+from post_service.settings import RelayMode
+from tests.random_refs import random_id
+
+
+def test_two_relays_claiming_at_once_get_disjoint_rows(post_engine: Engine) -> None:
+    polling = lambda: SqlUnitOfWork(post_engine, RelayMode.POLLING)  # noqa: E731
+    created = {
+        str(create_post(polling, NewPost(random_id(), "poll", "")).event_id) for _ in range(6)
+    }
+    both_claimed = threading.Barrier(2)
+    claims: list[set[str]] = []
+
+    def relay() -> None:
+        with post_engine.connect() as connection, connection.begin():
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            claimed = pending_events.claim(connection, limit=3)
+            claims.append({str(e.event_id) for e in claimed} & created)
+            both_claimed.wait(timeout=10)  # hold the locks until the other relay has claimed
+
+    threads = [threading.Thread(target=relay) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    first, second = claims
+    assert first.isdisjoint(second)
+    assert len(first) + len(second) > 0
+    with post_engine.begin() as connection:  # leave nothing for a running relay to publish
+        connection.execute(
+            update(post_event_outbox)
+            .where(post_event_outbox.c.id.in_(created))
+            .values(published_at=func.now(6))
+        )
+
+
+def test_the_outbox_keeps_rows_in_polling_mode_only(post_engine: Engine) -> None:
+    kept = create_post(
+        lambda: SqlUnitOfWork(post_engine, RelayMode.POLLING), NewPost(random_id(), "k", "")
+    )
+    direct = create_post(
+        lambda: SqlUnitOfWork(post_engine, RelayMode.DIRECT), NewPost(random_id(), "d", "")
+    )
+    with post_engine.begin() as connection:
+        ids = set(connection.scalars(select(post_event_outbox.c.id)))
+        connection.execute(
+            update(post_event_outbox)
+            .where(post_event_outbox.c.id == str(kept.event_id))
+            .values(published_at=func.now(6))
+        )
+    assert str(kept.event_id) in ids
+    assert str(direct.event_id) not in ids
+
+
+def test_purge_deletes_only_published_rows_past_the_retention(post_engine: Engine) -> None:
+    event = create_post(
+        lambda: SqlUnitOfWork(post_engine, RelayMode.POLLING), NewPost(random_id(), "p", "")
+    )
+    with post_engine.begin() as connection:
+        pending_events.purge(connection, older_than_s=0)
+        still_there = connection.scalar(
+            select(func.count()).where(post_event_outbox.c.id == str(event.event_id))
+        )
+        pending_events.mark_published(connection, {str(event.event_id)})
+    with post_engine.begin() as connection:
+        pending_events.purge(connection, older_than_s=0)
+        gone = connection.scalar(
+            select(func.count()).where(post_event_outbox.c.id == str(event.event_id))
+        )
+    assert (still_there, gone) == (1, 0)
