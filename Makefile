@@ -11,7 +11,7 @@ COMPOSE := docker compose --env-file connect/versions.env --env-file .env
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events notifications relay-mode replay stop-% start-% kill-% loadtest compare test unit integration e2e lint clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events notifications relay-mode replay stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -111,6 +111,9 @@ SUBSCRIBERS ?= 1
 loadtest: sync ## open-loop load with a delivery audit: RATE=10 DURATION=30 SUBSCRIBERS=1 FAULT=kafka@10s+20s
 	$(PYTHON) -m loadtest --rate $(RATE) --duration $(DURATION) --subscribers $(SUBSCRIBERS) \
 		$(foreach fault,$(FAULT),--fault $(fault))
+
+benchmarks: sync ## measure every figure of docs/benchmarks.md and write them there (~15 min)
+	$(PYTHON) -m loadtest.benchmarks
 
 compare: sync ## the three relay modes under the same load with a Kafka outage (native stack)
 	$(PYTHON) -m loadtest.compare
