@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from subscribe_service.bootstrap import Bootstrapped, bootstrap
+from subscribe_service.entrypoints.body_limit import BodySizeLimit
 from subscribe_service.entrypoints.schemas import (
     BIGINT_MAX,
     NotificationPublic,
@@ -106,6 +107,7 @@ async def database_unavailable(request: Request, error: Exception) -> JSONRespon
 
 def create_app(deps: Bootstrapped) -> FastAPI:
     app = FastAPI(title="subscribe service", version="1.0")
+    app.add_middleware(BodySizeLimit, max_bytes=16 * 1024)
     app.state.deps = deps
     app.include_router(subscriptions)
     app.include_router(notifications)

@@ -25,7 +25,9 @@ class FakePosts(post_ports.PostRepository):
         self.store = store
 
     def add(self, new_post: NewPost) -> Post:
-        post = Post(len(self.store.posts) + 1, new_post.author_id, new_post.title, "", now())
+        post = Post(
+            len(self.store.posts) + 1, new_post.author_id, new_post.title, new_post.content, now()
+        )
         self.store.posts[post.post_id] = post
         return post
 
