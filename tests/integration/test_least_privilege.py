@@ -1,0 +1,96 @@
+"""Each database user can do its job and nothing more, on the real servers."""
+
+from __future__ import annotations
+
+import os
+
+import pymysql
+import pytest
+
+POST_SERVER, SUBSCRIBE_SERVER = ("127.0.0.1", 3306), ("127.0.0.1", 3307)
+# Access denied: to a database, a login (MySQL, MariaDB), a table, an action.
+DENIED = (1044, 1045, 1698, 1142, 1227)
+
+
+def connect(server: tuple[str, int], user: str, password_variable: str) -> pymysql.Connection:
+    host, port = server
+    return pymysql.connect(
+        host=host, port=port, user=user, password=os.environ[password_variable], autocommit=True
+    )
+
+
+def refused(server: tuple[str, int], user: str, password: str, statement: str) -> int:
+    """The server's error code when the user runs the statement; fails if the server allows it."""
+    with (
+        pytest.raises(pymysql.err.MySQLError) as error,
+        connect(server, user, password) as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    code: int = error.value.args[0]
+    return code
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DROP TABLE post_service_db.posts",
+        "CREATE TABLE post_service_db.intruder (id INT)",
+        "ALTER TABLE post_service_db.posts ADD COLUMN x INT",
+        "SELECT * FROM mysql.user",
+        "CREATE USER 'someone'@'%'",
+    ],
+)
+def test_the_post_service_cannot_change_the_schema_or_read_other_data(statement: str) -> None:
+    assert refused(POST_SERVER, "post_service", "POST_SERVICE_DB_PASSWORD", statement) in DENIED
+
+
+def test_the_post_service_cannot_reach_the_subscribe_database() -> None:
+    code = refused(SUBSCRIBE_SERVER, "post_service", "POST_SERVICE_DB_PASSWORD", "SELECT 1")
+    assert code in DENIED
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO post_service_db.posts (author_id, title, content, created_at)"
+        " VALUES (1, 'x', 'x', NOW())",
+        "DELETE FROM post_service_db.posts",
+        "UPDATE post_service_db.post_event_outbox SET type = 'x'",
+        "DROP TABLE post_service_db.post_event_outbox",
+    ],
+)
+def test_the_connector_user_can_write_nothing(statement: str) -> None:
+    assert refused(POST_SERVER, "debezium", "DEBEZIUM_DB_PASSWORD", statement) in DENIED
+
+
+def test_the_connector_user_reads_the_outbox() -> None:
+    with (
+        connect(POST_SERVER, "debezium", "DEBEZIUM_DB_PASSWORD") as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT COUNT(*) FROM post_service_db.post_event_outbox")
+        assert cursor.fetchone() is not None
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO post_service_db.post_event_outbox (id, aggregatetype, aggregateid, type,"
+        " payload, created_at) VALUES ('x', 'post', '1', 'PostCreated', '{}', NOW())",
+        "DROP TABLE post_service_db.post_event_outbox",
+    ],
+)
+def test_the_polling_relay_cannot_insert_or_change_the_schema(statement: str) -> None:
+    assert refused(POST_SERVER, "post_relay", "POST_RELAY_DB_PASSWORD", statement) in DENIED
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["DROP TABLE subscribe_service_db.notifications", "SELECT * FROM mysql.user"],
+)
+def test_the_subscribe_service_cannot_change_the_schema(statement: str) -> None:
+    code = refused(
+        SUBSCRIBE_SERVER, "subscribe_service", "SUBSCRIBE_SERVICE_DB_PASSWORD", statement
+    )
+    assert code in DENIED
