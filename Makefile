@@ -11,7 +11,7 @@ COMPOSE := docker compose --env-file connect/versions.env --env-file .env
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events notifications relay-mode replay stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events dlq notifications relay-mode replay stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ watch-raw: sync ## print the raw change events of the outbox table (`make raw-co
 
 watch-events: sync ## print the events Debezium's Event Router publishes
 	@$(PYTHON) -m connect.topics watch outbox.event.post
+
+dlq: sync ## print the dead letters: messages the consumer could never apply, with their error
+	@$(PYTHON) -m connect.topics watch outbox.event.post.dlq --last 20
 
 SUBSCRIBER ?= 101
 notifications: sync ## what one subscriber was told: `make notifications SUBSCRIBER=101`
