@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ class Run:
             "requests": len(self.sent),
             "accepted": self.audit.accepted,
             "errors": len(errors),
+            "statuses": dict(sorted(Counter(str(s.status) for s in self.sent).items())),
             "delivered": self.audit.delivered,
             "lost": len(self.audit.lost_events),
             "duplicated": len(self.audit.duplicated_events),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from post_service.adapters.tables import post_event_outbox as outbox
 from post_service.domain.posts import PostCreated
@@ -32,6 +32,16 @@ def mark_published(connection: Connection, event_ids: set[str]) -> None:
             .where(outbox.c.id.in_(event_ids))
             .values(published_at=datetime.now(UTC).replace(tzinfo=None))
         )
+
+
+def backlog(connection: Connection) -> tuple[int, float]:
+    """How many rows wait to be published, and the age in seconds of the oldest."""
+    count, oldest = connection.execute(
+        select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+    ).one()
+    if oldest is None:
+        return 0, 0.0
+    return int(count), (datetime.now(UTC).replace(tzinfo=None) - oldest).total_seconds()
 
 
 def purge(connection: Connection, older_than_s: float, limit: int = 5000) -> int:

@@ -30,6 +30,9 @@ PUBLISHED = Counter("relay_events_published_total", "Outbox rows published and m
 UNACKNOWLEDGED = Counter("relay_events_unacknowledged_total", "Rows Kafka did not acknowledge")
 PURGED = Counter("relay_rows_purged_total", "Published rows deleted after the retention")
 LAST_BATCH = Gauge("relay_last_batch_size", "Rows claimed by the last round")
+LAG_ROWS = Gauge("relay_unpublished_rows", "Outbox rows not published yet")
+LAG_SECONDS = Gauge("relay_oldest_unpublished_age_seconds", "Age of the oldest unpublished row")
+LAG_EVERY_S = 5.0
 
 MAX_BACKOFF_S = 5.0
 
@@ -41,6 +44,7 @@ class Relay:
         self.publisher = publisher
         self.stopping = threading.Event()
         self.next_purge = time.monotonic()
+        self.next_lag = time.monotonic()
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self.stopping.set()
@@ -51,6 +55,7 @@ class Relay:
             try:
                 claimed, acknowledged = self.round()
                 self.purge_when_due()
+                self.measure_lag_when_due()
             except (OperationalError, InterfaceError) as error:
                 log.warning("database unavailable; retrying", error=str(error))
                 claimed, acknowledged = 1, 0
@@ -80,6 +85,15 @@ class Relay:
             UNACKNOWLEDGED.inc(len(events) - len(acknowledged))
             log.warning("kafka did not acknowledge", unacknowledged=len(events) - len(acknowledged))
         return len(events), len(acknowledged)
+
+    def measure_lag_when_due(self) -> None:
+        if time.monotonic() < self.next_lag:
+            return
+        self.next_lag = time.monotonic() + LAG_EVERY_S
+        with self.engine.connect() as connection:
+            rows, age_s = pending_events.backlog(connection)
+        LAG_ROWS.set(rows)
+        LAG_SECONDS.set(age_s)
 
     def purge_when_due(self) -> None:
         if time.monotonic() < self.next_purge:

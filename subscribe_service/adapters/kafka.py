@@ -135,6 +135,16 @@ class EventStream:
         if self.dead_letters.flush(30) > 0:
             raise KafkaException("a dead letter was not acknowledged within 30s")
 
+    def lag(self) -> int:
+        """Messages of this consumer's partitions not read yet, from the last fetch's watermarks."""
+        partitions = self.consumer.assignment()
+        behind = 0
+        for position in self.consumer.position(partitions):
+            _, high = self.consumer.get_watermark_offsets(position, cached=True)
+            if high >= 0 and position.offset >= 0:
+                behind += high - position.offset
+        return behind
+
     def ensure_dead_letter_topic(self) -> None:
         """Topics are never created by accident (auto-creation is off): this one, on first use."""
         if self.dead_letter_topic_exists:

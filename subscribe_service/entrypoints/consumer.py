@@ -16,7 +16,7 @@ from types import FrameType
 
 import structlog
 from confluent_kafka import Message
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from sqlalchemy.exc import InterfaceError, OperationalError
 from tenacity import (
     Retrying,
@@ -37,6 +37,7 @@ EVENTS_APPLIED = Counter("subscribe_events_applied_total", "Post events applied 
 DUPLICATES_SKIPPED = Counter("subscribe_duplicates_skipped_total", "Redelivered events skipped")
 DEAD_LETTERS = Counter("subscribe_dead_letters_total", "Messages sent to the dead-letter topic")
 NOTIFICATIONS = Counter("subscribe_notifications_total", "Notifications written")
+LAG = Gauge("subscribe_consumer_lag_messages", "Messages of the assigned partitions not read yet")
 E2E_SECONDS = Histogram(
     "subscribe_e2e_seconds",
     "From the post's creation to the commit of its notifications",
@@ -77,6 +78,7 @@ class Consumer:
         notifications, duplicates = retrying(notify_subscribers, self.deps.unit_of_work, events)
         self.stream.commit(messages)
         self.record(events, duplicates, len(notifications))
+        LAG.set(self.stream.lag())
         self.deps.notifier.deliver(notifications)
 
     def decode(self, message: Message) -> PostCreated | None:

@@ -25,3 +25,21 @@ def test_make_status_shows_every_part_ready() -> None:
     printed = make("status")
     ready = {line.split()[0] for line in printed.splitlines() if " ready " in line}
     assert ready == set(PARTS)
+
+
+def test_every_process_serves_its_prometheus_metrics() -> None:
+    import httpx
+
+    from tests.running_stack import CONSUMER_METRICS_URL, POST_URL, SUBSCRIBE_URL
+
+    httpx.post(f"{POST_URL}/posts", json={"author_id": 1, "title": "metrics", "content": ""})
+    expected = {
+        f"{POST_URL}/metrics": ['http_requests_total{method="POST",route="/posts",status="201"}',
+                                "http_request_duration_seconds_bucket"],
+        f"{SUBSCRIBE_URL}/metrics": ["http_requests_total", "http_request_duration_seconds"],
+        CONSUMER_METRICS_URL: ["subscribe_e2e_seconds_bucket", "subscribe_duplicates_skipped_total",
+                               "subscribe_dead_letters_total", "subscribe_consumer_lag_messages"],
+    }  # fmt: skip
+    for url, names in expected.items():
+        text = httpx.get(url, timeout=5).text
+        assert all(name in text for name in names), url

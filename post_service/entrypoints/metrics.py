@@ -1,0 +1,53 @@
+"""Prometheus metrics of the HTTP API: requests by route and status, and their latency."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Histogram, make_asgi_app
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "From the request's arrival to its answer",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+metrics_app = make_asgi_app()
+
+
+class RequestMetrics:
+    """Counts and times every request by its route's template (/posts/{post_id}, not the id)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recorded(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recorded)
+        finally:
+            route = _route_of(scope)
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
+def _route_of(scope: Scope) -> str:
+    for route in scope["app"].routes:
+        if route.matches(scope)[0] == Match.FULL:
+            return str(route.path)
+    return "unmatched"
