@@ -11,7 +11,7 @@ COMPOSE := docker compose --env-file connect/versions.env --env-file .env
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events dlq notifications relay-mode replay stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,11 @@ watch-raw: sync ## print the raw change events of the outbox table (`make raw-co
 
 watch-events: sync ## print the events Debezium's Event Router publishes
 	@$(PYTHON) -m connect.topics watch outbox.event.post
+
+recover-connector: sync ## after the binlog it needed was purged: reset the connector, resend since SINCE
+	@test -n "$(SINCE)" || { echo "usage: make recover-connector SINCE=2026-11-21T10:00:00Z"; exit 2; }
+	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m connect.register --reset
+	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m post_service reconcile --since $(SINCE)
 
 dlq: sync ## print the dead letters: messages the consumer could never apply, with their error
 	@$(PYTHON) -m connect.topics watch outbox.event.post.dlq --last 20

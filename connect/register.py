@@ -1,5 +1,6 @@
 """Registers the outbox connector once Kafka Connect is healthy: `python -m connect.register`
-(`--raw` also registers the raw change-event connector).
+(`--raw` also registers the raw change-event connector; `--reset` first starts the outbox
+connector afresh, for when the binlog it needs was purged: see docs/reliability.md).
 
 Idempotent: topics are created only if missing, the config is PUT only when it differs, and it
 returns once each connector and its task are RUNNING, or fails with the task's error.
@@ -145,8 +146,39 @@ def set_paused(settings: RegistrationSettings, name: str, paused: bool) -> None:
     log.info(f"connector {verb}d", connector=name)
 
 
+def reset(settings: RegistrationSettings, name: str) -> None:
+    """Starts a connector afresh: stopped, its offsets and schema history gone, it snapshots and
+    then reads the binlog from the current position. Events between where it stood and now are
+    *not* read: follow with `python -m post_service reconcile --since ...` for that window."""
+    with httpx.Client(base_url=settings.connect_url, timeout=30) as client:
+        client.put(f"/connectors/{name}/stop").raise_for_status()
+
+        def stopped() -> None:
+            state = client.get(f"/connectors/{name}/status").json()["connector"]["state"]
+            if state != "STOPPED":
+                raise NotReady(f"connector is {state}")
+
+        wait_until(stopped, settings)
+        client.delete(f"/connectors/{name}/offsets").raise_for_status()
+        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+        admin.delete_topics([schema_history_topic(name)])[schema_history_topic(name)].result()
+
+        def history_gone() -> None:
+            if schema_history_topic(name) in admin.list_topics(timeout=10).topics:
+                raise NotReady("the schema history topic is still being deleted")
+
+        wait_until(history_gone, settings)
+        ensure_topics(settings, name)
+        client.put(f"/connectors/{name}/resume").raise_for_status()
+    log.info("connector reset", connector=name)
+
+
 def main() -> int:
     settings = RegistrationSettings()
+    if "--reset" in sys.argv[1:]:
+        registered = httpx.get(f"{settings.connect_url}/connectors", timeout=10).json()
+        for name in registered:
+            reset(settings, name)
     if "--raw" in sys.argv[1:]:
         settings.connectors.append(RAW_CONNECTOR)
     register(settings)

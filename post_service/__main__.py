@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import datetime
 
 import uvicorn
 
+from post_service.bootstrap import bootstrap
 from post_service.entrypoints import relay
 from post_service.logs import configure_logging
+from post_service.service.posts import resend_events
 from post_service.settings import RelaySettings, Settings
 
 
@@ -18,10 +21,21 @@ def main() -> None:
         "process",
         nargs="?",
         default="api",
-        choices=["api", "relay"],
-        help="api: the HTTP API; relay: the polling relay (relay mode `polling`)",
+        choices=["api", "relay", "reconcile"],
+        help="api: the HTTP API; relay: the polling relay (relay mode `polling`); "
+        "reconcile: send again the events of the posts created since --since",
     )
-    if parser.parse_args().process == "relay":
+    parser.add_argument("--since", type=datetime.fromisoformat, help="with reconcile: ISO 8601")
+    arguments = parser.parse_args()
+    if arguments.process == "reconcile":
+        if arguments.since is None:
+            parser.error("reconcile needs --since")
+        settings = Settings(_env_file=os.environ.get("POST_SETTINGS_FILE"))
+        configure_logging(settings.log_level)
+        resent = resend_events(bootstrap(settings).unit_of_work, arguments.since)
+        print(f"{resent} events of posts created since {arguments.since.isoformat()} sent again")
+        return
+    if arguments.process == "relay":
         relay_settings = RelaySettings(_env_file=os.environ.get("POST_SETTINGS_FILE"))
         configure_logging()
         relay.run(relay_settings)

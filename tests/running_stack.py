@@ -36,10 +36,10 @@ def eventually(
         time.sleep(interval_s)
 
 
-def make(target: str) -> str:
+def make(target: str, *variables: str) -> str:
     """Runs a Make target as a reader of the README would, and returns what it printed."""
     done = subprocess.run(
-        ["make", "--no-print-directory", target],
+        ["make", "--no-print-directory", target, *variables],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import structlog
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
@@ -114,7 +115,29 @@ def print_status(layout: Layout, supervisor: Supervisor) -> bool:
         print(
             f"{part.program:<20} {state:<10} {'ready' if ready else 'NOT READY':<9} {part.listens}"
         )
+    mode = relay_mode.current(layout)
+    for name, state in connector_states().items():
+        # The outbox connector pauses while another relay mode runs; any other must run.
+        paused = name == EVENTS_CONNECTOR and mode != RelayMode.CDC
+        ok = state == ("PAUSED" if paused else "RUNNING")
+        healthy &= ok
+        print(f"{name:<20} {state:<10} {'ready' if ok else 'NOT READY':<9} a connector")
     return healthy
+
+
+def connector_states() -> dict[str, str]:
+    """Each registered connector's state, FAILED when any of its tasks failed."""
+    url = f"http://127.0.0.1:{kafka.CONNECT_PORT}/connectors?expand=status"
+    try:
+        found = httpx.get(url, timeout=5).json()
+    except httpx.HTTPError:
+        return {}
+    states = {}
+    for name, described in found.items():
+        status = described["status"]
+        failed = any(task["state"] == "FAILED" for task in status["tasks"])
+        states[name] = "FAILED" if failed else status["connector"]["state"]
+    return states
 
 
 def main() -> int:

@@ -27,7 +27,11 @@ posts = Table(
     Column("title", String(TITLE_MAX_CHARS), nullable=False),
     Column("content", Text, nullable=False),
     Column("created_at", DATETIME(fsp=6), nullable=False),
+    # The PostCreated event's id: `python -m post_service reconcile` sends it again, the same.
+    Column("event_id", CHAR(36, charset="ascii")),
     Index("ix_posts_author_id", "author_id"),
+    Index("ix_posts_created_at", "created_at"),
+    UniqueConstraint("event_id", name="uq_posts_event_id"),
 )
 
 # Debezium's outbox columns, so its Event Router needs little configuration. In `cdc` mode a row

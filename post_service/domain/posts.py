@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
-from uuid import UUID, uuid4
+from uuid import UUID
 
 AGGREGATE_TYPE: Final = "post"
 POST_CREATED: Final = "PostCreated"
@@ -27,6 +27,8 @@ class Post:
     title: str
     content: str
     created_at: datetime
+    # The id of the PostCreated event this post raised (None for posts older than event ids).
+    event_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class PostCreated:
 
     @classmethod
     def of(cls, post: Post) -> PostCreated:
-        return cls(uuid4(), post.post_id, post.author_id, post.title, post.created_at)
+        """The event of a post, with the id the post keeps."""
+        assert post.event_id is not None, "a post raises its event when it is created"
+        return cls(post.event_id, post.post_id, post.author_id, post.title, post.created_at)
 
     @property
     def aggregate_id(self) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from post_service.bootstrap import Bootstrapped, bootstrap
 from post_service.domain.posts import NewPost
 from post_service.entrypoints.body_limit import BodySizeLimit
-from post_service.entrypoints.metrics import RequestMetrics, metrics_app
+from post_service.entrypoints.metrics import RequestMetrics, metrics_endpoint
 from post_service.entrypoints.schemas import BIGINT_MAX, PostCreate, PostCreatedPublic, PostPublic
 from post_service.logs import configure_logging
 from post_service.service import posts as use_cases
@@ -94,7 +94,7 @@ async def database_unavailable(request: Request, error: Exception) -> JSONRespon
 def create_app(deps: Bootstrapped) -> FastAPI:
     app = FastAPI(title="post service", version="1.0")
     app.add_middleware(RequestMetrics)
-    app.mount("/metrics", metrics_app)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     # A post is at most 10,000 characters of content: even all escaped as \uXXXX, that fits.
     app.add_middleware(BodySizeLimit, max_bytes=128 * 1024)
     app.state.deps = deps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from datetime import datetime
 from types import TracebackType
 
 from post_service.domain.posts import NewPost, Post, PostCreated
@@ -14,6 +15,10 @@ class PostRepository(abc.ABC):
 
     @abc.abstractmethod
     def get(self, post_id: int) -> Post | None: ...
+
+    @abc.abstractmethod
+    def created_since(self, since: datetime, after_post_id: int, limit: int) -> list[Post]:
+        """Posts created at or after `since`, in post id order, from after `after_post_id`."""
 
 
 class Outbox(abc.ABC):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from post_service.domain.posts import NewPost, Post, PostCreated
 from post_service.service.ports import UnitOfWork
@@ -28,6 +29,26 @@ def create_post(
     if after_commit is not None:
         after_commit(event)
     return event
+
+
+def resend_events(
+    unit_of_work: Callable[[], UnitOfWork], since: datetime, batch_size: int = 500
+) -> int:
+    """Writes the PostCreated event of every post created since `since` to the outbox again, with
+    the event's original id: what reached subscribers before is skipped by their inbox, what was
+    lost (a connector that came back after the binlog it needed was purged) arrives now."""
+    resent, after_post_id = 0, 0
+    while True:
+        with unit_of_work() as uow:
+            posts = uow.posts.created_since(since, after_post_id, batch_size)
+            for post in posts:
+                if post.event_id is not None:
+                    uow.outbox.append(PostCreated.of(post))
+                    resent += 1
+            uow.commit()
+        if len(posts) < batch_size:
+            return resent
+        after_post_id = posts[-1].post_id
 
 
 def get_post(unit_of_work: Callable[[], UnitOfWork], post_id: int) -> Post:

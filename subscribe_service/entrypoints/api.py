@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from subscribe_service.bootstrap import Bootstrapped, bootstrap
 from subscribe_service.entrypoints.body_limit import BodySizeLimit
-from subscribe_service.entrypoints.metrics import RequestMetrics, metrics_app
+from subscribe_service.entrypoints.metrics import RequestMetrics, metrics_endpoint
 from subscribe_service.entrypoints.schemas import (
     BIGINT_MAX,
     NotificationPublic,
@@ -109,7 +109,7 @@ async def database_unavailable(request: Request, error: Exception) -> JSONRespon
 def create_app(deps: Bootstrapped) -> FastAPI:
     app = FastAPI(title="subscribe service", version="1.0")
     app.add_middleware(RequestMetrics)
-    app.mount("/metrics", metrics_app)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.add_middleware(BodySizeLimit, max_bytes=16 * 1024)
     app.state.deps = deps
     app.include_router(subscriptions)

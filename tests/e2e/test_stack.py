@@ -34,9 +34,14 @@ def test_every_process_serves_its_prometheus_metrics() -> None:
 
     httpx.post(f"{POST_URL}/posts", json={"author_id": 1, "title": "metrics", "content": ""})
     expected = {
-        f"{POST_URL}/metrics": ['http_requests_total{method="POST",route="/posts",status="201"}',
-                                "http_request_duration_seconds_bucket"],
-        f"{SUBSCRIBE_URL}/metrics": ["http_requests_total", "http_request_duration_seconds"],
+        f"{POST_URL}/metrics": [
+            'post_http_requests_total{method="POST",route="/posts",status="201"}',
+            "post_http_request_duration_seconds_bucket",
+        ],
+        f"{SUBSCRIBE_URL}/metrics": [
+            "subscribe_http_requests_total",
+            "subscribe_http_request_duration_seconds",
+        ],
         CONSUMER_METRICS_URL: ["subscribe_e2e_seconds_bucket", "subscribe_duplicates_skipped_total",
                                "subscribe_dead_letters_total", "subscribe_consumer_lag_messages"],
     }  # fmt: skip

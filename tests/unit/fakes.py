@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from datetime import datetime
+from uuid import uuid4
 
 from post_service.domain.posts import NewPost, Post, PostCreated, now
 from post_service.service import ports as post_ports
@@ -25,14 +27,19 @@ class FakePosts(post_ports.PostRepository):
         self.store = store
 
     def add(self, new_post: NewPost) -> Post:
-        post = Post(
-            len(self.store.posts) + 1, new_post.author_id, new_post.title, new_post.content, now()
-        )
+        post_id = len(self.store.posts) + 1
+        post = Post(post_id, new_post.author_id, new_post.title, new_post.content, now(), uuid4())
         self.store.posts[post.post_id] = post
         return post
 
     def get(self, post_id: int) -> Post | None:
         return self.store.posts.get(post_id)
+
+    def created_since(self, since: datetime, after_post_id: int, limit: int) -> list[Post]:
+        found = [p for p in self.store.posts.values() if p.created_at >= since]
+        return sorted((p for p in found if p.post_id > after_post_id), key=lambda p: p.post_id)[
+            :limit
+        ]
 
 
 class FakeOutbox(post_ports.Outbox):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from post_service.domain.posts import NewPost
-from post_service.service.posts import PostNotFound, create_post, get_post
+from post_service.domain.posts import NewPost, now
+from post_service.service.posts import PostNotFound, create_post, get_post, resend_events
 from tests.unit.fakes import FakePostUnitOfWork, PostStore
 
 
@@ -40,3 +40,17 @@ def test_each_post_gets_an_event_of_its_own() -> None:
 def test_an_unknown_post_is_not_found() -> None:
     with pytest.raises(PostNotFound, match="post 42 not found"):
         get_post(lambda: FakePostUnitOfWork(PostStore()), 42)
+
+
+def test_resending_writes_each_posts_event_again_with_its_original_id() -> None:
+    store = PostStore()
+    uow = lambda: FakePostUnitOfWork(store)  # noqa: E731
+    before = create_post(uow, NewPost(5, "before", ""))
+    since = now()
+    first = create_post(uow, NewPost(5, "one", ""))
+    second = create_post(uow, NewPost(5, "two", ""))
+    store.outbox.clear()
+
+    assert resend_events(uow, since, batch_size=1) == 2
+    assert store.outbox == [first, second]
+    assert before not in store.outbox
