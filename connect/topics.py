@@ -48,14 +48,22 @@ def watch(bootstrap_servers: str, topic: str, last: int, wait_s: float) -> None:
         consumer.close()
 
 
+SHOWN_CHARS = 2000
+
+
 def pretty(value: bytes | None) -> str:
+    """A message's value, indented if it is JSON, as it is otherwise, and shortened if huge."""
     if value is None:
         return "(tombstone)"
-    document = json.loads(value)
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return repr(value[:SHOWN_CHARS])
     # A raw change event with its schema: the schema is long and says little; show the payload.
     if isinstance(document, dict) and "schema" in document and "payload" in document:
         document = document["payload"]
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    shown = json.dumps(document, indent=2, ensure_ascii=False)
+    return shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS] + " ... (shortened)"
 
 
 def main() -> int:

@@ -21,7 +21,11 @@ import pymysql
 from loadtest.__main__ import load_native_secrets
 from post_service.settings import Settings
 
-INSERT_POST = "INSERT INTO posts (author_id, title, content, created_at) VALUES (%s, %s, %s, %s)"
+INSERT_POST = (
+    "INSERT INTO posts (author_id, title, content, created_at, event_id)"
+    " VALUES (%s, %s, %s, %s, %s)"
+)
+AUTHOR = 9_000_000_000_000_000_000  # an author nobody subscribes to
 INSERT_EVENT = (
     "INSERT INTO post_event_outbox (id, aggregatetype, aggregateid, type, payload, created_at)"
     " VALUES (%s, 'post', %s, 'PostCreated', %s, %s)"
@@ -41,10 +45,18 @@ def transactions(settings: Settings, until: float, counts: list[int], slot: int)
     )
     with connection, connection.cursor() as cursor:
         while time.monotonic() < until:
-            now = datetime.now(UTC).replace(tzinfo=None)
-            event_id = str(uuid.uuid4())
-            cursor.execute(INSERT_POST, (1, "ceiling", "bare PyMySQL", now))
-            payload = json.dumps({"post_id": cursor.lastrowid, "author_id": 1, "title": "c"})
+            moment = datetime.now(UTC)
+            now, event_id = moment.replace(tzinfo=None), str(uuid.uuid4())
+            cursor.execute(INSERT_POST, (AUTHOR, "ceiling", "bare PyMySQL", now, event_id))
+            # A real PostCreated: Debezium publishes it like any other; nobody subscribes to AUTHOR.
+            payload = json.dumps(
+                {
+                    "post_id": cursor.lastrowid,
+                    "author_id": AUTHOR,
+                    "title": "ceiling",
+                    "created_at": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                }
+            )
             cursor.execute(INSERT_EVENT, (event_id, str(cursor.lastrowid), payload, now))
             cursor.execute(DELETE_EVENT, (event_id,))
             connection.commit()

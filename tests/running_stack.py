@@ -58,11 +58,24 @@ def metric(name: str) -> float:
     raise AssertionError(f"no metric {name}")
 
 
+def topic_end(topic: str) -> dict[int, int]:
+    """Each partition's next offset: where what is written from now on will be."""
+    consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": f"test-{uuid.uuid4()}"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in partitions
+        }
+    finally:
+        consumer.close()
+
+
 def read_topic(
-    topic: str, until: Callable[[Message], bool], timeout_s: float = 30
+    topic: str, start: dict[int, int], until: Callable[[Message], bool], timeout_s: float = 30
 ) -> list[Message]:
-    """Every message of the topic from its start: through the first one `until` accepts, and on
-    to the end every partition had at that moment, so what was written before it is all there."""
+    """The messages of the topic from `start` (see topic_end): through the first one `until`
+    accepts, and on to the end every partition had then, so what came before it is all there."""
     consumer = Consumer(
         {
             "bootstrap.servers": KAFKA,
@@ -70,26 +83,32 @@ def read_topic(
             "enable.auto.commit": False,
         }
     )
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    consumer.assign([TopicPartition(topic, p, offset) for p, offset in start.items()])
     messages: list[Message] = []
+    seen = False
 
     def consume() -> None:
-        messages.extend(m for m in consumer.consume(500, timeout=0.5) if m.error() is None)
+        nonlocal seen
+        batch = [m for m in consumer.consume(500, timeout=0.5) if m.error() is None]
+        messages.extend(batch)
+        seen = seen or any(until(m) for m in batch)
 
     def found() -> bool:
         consume()
-        return any(until(m) for m in messages)
+        return seen
 
     try:
         eventually(found, timeout_s, what=f"the awaited message on {topic}")
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p))[1] for p in partitions}
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in start
+        }
 
         def at_the_end() -> bool:
             consume()
-            read = dict.fromkeys(partitions, 0)
+            read = dict(start)
             for m in messages:
-                _, partition, offset = m.topic(), m.partition() or 0, m.offset() or 0
+                partition, offset = m.partition() or 0, m.offset() or 0
                 read[partition] = max(read[partition], offset + 1)
             return all(read[p] >= end for p, end in ends.items())
 

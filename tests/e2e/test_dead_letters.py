@@ -12,7 +12,7 @@ from confluent_kafka import Message, Producer
 from subscribe_service.settings import Settings
 from tests.e2e.system import post, subscribe, wait_notified
 from tests.random_refs import random_id
-from tests.running_stack import KAFKA, make, read_topic
+from tests.running_stack import KAFKA, make, read_topic, topic_end
 
 TOPIC = Settings.model_fields["events_topic"].default
 DEAD_LETTERS = Settings.model_fields["dead_letter_topic"].default
@@ -50,6 +50,7 @@ def test_poison_goes_to_the_dead_letter_topic_and_good_events_after_it_are_appli
     author, subscriber, marker = random_id(), random_id(), str(uuid.uuid4())
     subscribe(subscriptions, subscriber, author)
     cases = poison(author, marker)
+    start = topic_end(DEAD_LETTERS)
     producer = Producer({"bootstrap.servers": KAFKA, "message.max.bytes": 1_000_000})
     for value, headers, _ in cases:
         # The post's key, so the poison sits in the same partition as the good event after it.
@@ -64,7 +65,9 @@ def test_poison_goes_to_the_dead_letter_topic_and_good_events_after_it_are_appli
 
     letters = [
         m
-        for m in read_topic(DEAD_LETTERS, until=lambda m: marked(m) and m.value() == cases[-1][0])
+        for m in read_topic(
+            DEAD_LETTERS, start, until=lambda m: marked(m) and m.value() == cases[-1][0]
+        )
         if marked(m)
     ]
     assert len(letters) == len(cases)

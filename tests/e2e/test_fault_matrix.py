@@ -17,6 +17,8 @@ import pytest
 from tests.running_stack import REPO, eventually
 
 RATE, DURATION_S = 20, 30
+# Each case's report stays here after the run: docs/reliability.md quotes its figures.
+REPORTS = REPO / "reports" / "fault-matrix"
 
 
 def load_through(faults: list[str], report: Path) -> dict[str, Any]:
@@ -44,25 +46,21 @@ def load_through(faults: list[str], report: Path) -> dict[str, Any]:
         ("mariadb-subscribe@5s+10s", "subscribe database restarted"),
     ],
 )
-def test_nothing_is_lost_or_doubled_through(fault: str, name: str, tmp_path: Path) -> None:
-    summary = load_through([fault], tmp_path / "report.json")
+def test_nothing_is_lost_or_doubled_through(fault: str, name: str) -> None:
+    summary = load_through([fault], REPORTS / f"{fault.split('@')[0]}.json")
     assert summary["errors"] == 0, name
     assert summary["accepted"] == RATE * DURATION_S
 
 
-def test_the_post_database_restarting_costs_clear_503s_and_no_post_without_its_event(
-    tmp_path: Path,
-) -> None:
-    summary = load_through(["mariadb-post@5s+8s"], tmp_path / "report.json")
+def test_the_post_database_restarting_costs_clear_503s_and_no_post_without_its_event() -> None:
+    summary = load_through(["mariadb-post@5s+8s"], REPORTS / "mariadb-post.json")
     # While the database is away the API answers 503 (or, for requests queued behind it, the
     # client times out: 0); never a 500. Every post it accepted reached its subscribers.
     assert set(summary["statuses"]) <= {"201", "503", "0"}
     assert summary["statuses"]["201"] == summary["accepted"] > 0
 
 
-def test_two_consumers_in_a_group_with_one_sigkilled_lose_and_double_nothing(
-    tmp_path: Path,
-) -> None:
+def test_two_consumers_in_a_group_with_one_sigkilled_lose_and_double_nothing() -> None:
     second = subprocess.Popen(
         [sys.executable, "-m", "subscribe_service", "consumer"],
         cwd=REPO,
@@ -74,7 +72,7 @@ def test_two_consumers_in_a_group_with_one_sigkilled_lose_and_double_nothing(
         eventually(lambda: _answers("http://127.0.0.1:8094/metrics"), 30, what="second consumer")
         killer = threading.Timer(10, lambda: os.kill(second.pid, signal.SIGKILL))
         killer.start()
-        load_through([], tmp_path / "report.json")
+        load_through([], REPORTS / "second-consumer-sigkilled.json")
         killer.join()
         assert second.wait(timeout=10) == -signal.SIGKILL
     finally:

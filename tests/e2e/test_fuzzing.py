@@ -5,34 +5,33 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import settings as hypothesis_settings
-from schemathesis import BaseSchema, Case
+from hypothesis import HealthCheck, given, settings
+from schemathesis import Case
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.running_stack import POST_URL, SUBSCRIBE_URL
 
-
-@pytest.fixture(scope="module")
-def post_api() -> BaseSchema:
-    return schemathesis.openapi.from_url(f"{POST_URL}/openapi.json")
+EXAMPLES_PER_OPERATION = 50
 
 
-@pytest.fixture(scope="module")
-def subscribe_api() -> BaseSchema:
-    return schemathesis.openapi.from_url(f"{SUBSCRIBE_URL}/openapi.json")
+@pytest.mark.parametrize("api", [POST_URL, SUBSCRIBE_URL])
+def test_no_request_makes_the_api_answer_5xx(api: str) -> None:
+    schema = schemathesis.openapi.from_url(f"{api}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert operations
+    for operation in operations:
 
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def answers_without_a_server_error(case: Case) -> None:
+            case.call_and_validate(
+                base_url=api, checks=[not_a_server_error, response_schema_conformance]
+            )
 
-post_schema = schemathesis.pytest.from_fixture("post_api")
-subscribe_schema = schemathesis.pytest.from_fixture("subscribe_api")
-
-
-@post_schema.parametrize()
-@hypothesis_settings(max_examples=60, deadline=None)
-def test_the_post_api_never_answers_5xx(case: Case) -> None:
-    case.call_and_validate(checks=[not_a_server_error])
-
-
-@subscribe_schema.parametrize()
-@hypothesis_settings(max_examples=60, deadline=None)
-def test_the_subscribe_api_never_answers_5xx(case: Case) -> None:
-    case.call_and_validate(checks=[not_a_server_error])
+        answers_without_a_server_error()

@@ -16,7 +16,7 @@ from post_service.service.posts import create_post
 from subscribe_service.adapters.kafka import headers_of
 from subscribe_service.domain.events import decode
 from tests.random_refs import random_id
-from tests.running_stack import KAFKA, read_topic
+from tests.running_stack import KAFKA, read_topic, topic_end
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,7 @@ def test_a_raw_insert_decodes_to_the_event_and_its_delete_to_nothing(
     raw_connector: None, post_engine: Engine
 ) -> None:
     title = f"raw 🦖 {random_id()}"
+    start = topic_end(raw_topic())
     event = create_post(lambda: SqlUnitOfWork(post_engine), NewPost(random_id(), title, ""))
     event_id = str(event.event_id)
 
@@ -45,7 +46,7 @@ def test_a_raw_insert_decodes_to_the_event_and_its_delete_to_nothing(
         row = change.get("before") or change.get("after")
         return isinstance(row, dict) and row.get("id") == event_id
 
-    mine = [m for m in read_topic(raw_topic(), until=of_this_event) if of_this_event(m)]
+    mine = [m for m in read_topic(raw_topic(), start, until=of_this_event) if of_this_event(m)]
     inserted = [m for m in mine if change_of(m)["op"] == "c"]
     deleted = [m for m in mine if change_of(m)["op"] == "d"]
     assert (len(inserted), len(deleted)) == (1, 1)
