@@ -11,7 +11,7 @@ COMPOSE := docker compose --env-file connect/versions.env --env-file .env
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -146,6 +146,10 @@ lint: sync ## ruff and mypy --strict
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
+
+audit: sync ## audit the locked dependencies for known vulnerabilities (pip-audit; needs PyPI's JSON API)
+	$(UV) export --frozen --no-hashes --no-emit-project --quiet > .venv/requirements-audit.txt
+	$(PYTHON) -m pip_audit --strict --requirement .venv/requirements-audit.txt --progress-spinner off
 
 clean: down ## stop everything and delete the native stack's data (keeps the download cache)
 	find .stack -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
