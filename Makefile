@@ -99,7 +99,9 @@ notifications: sync ## what one subscriber was told: `make notifications SUBSCRI
 
 relay-mode: sync ## show the relay mode, or switch: `make relay-mode MODE=cdc|polling|direct`
 ifeq ($(STACK),compose)
-	@echo "compose: set POST_RELAY_MODE in .env, then: docker compose --profile polling up -d"
+	@echo "compose: set POST_RELAY_MODE in .env, pause or resume the outbox connector"
+	@echo "(curl -X PUT localhost:8083/connectors/outbox-connector/pause), then:"
+	@echo "$(COMPOSE) --profile polling up --detach --wait"
 else
 	@$(NATIVE) relay-mode $(MODE)
 endif

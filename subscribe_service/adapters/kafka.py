@@ -86,7 +86,13 @@ class EventStream:
         self.consumer.subscribe([settings.events_topic])
 
     def poll(self, timeout_s: float) -> list[Message]:
-        messages = self.consumer.consume(self.settings.batch_size, timeout=timeout_s)
+        """Waits up to timeout_s for a message, then takes those already fetched with it, up to
+        a batch: consume(n, timeout) alone would wait for n messages, up to the whole timeout,
+        and hold every event of a quiet moment back that long."""
+        first = self.consumer.poll(timeout_s)
+        if first is None:
+            return []
+        messages = [first, *self.consumer.consume(self.settings.batch_size - 1, timeout=0)]
         for message in messages:
             error = message.error()
             if error is None or error.code() == KafkaError._PARTITION_EOF:

@@ -43,11 +43,14 @@ def load_through(faults: list[str], report: Path) -> dict[str, Any]:
         ("kafka@5s+30s", "kafka stopped for 30 s"),
         ("connect@5s:kill", "kafka connect SIGKILLed"),
         ("subscribe-consumer@5s:kill", "consumer SIGKILLed mid-batch"),
+        ("subscribe-consumer@5s+5s", "consumer stopped with SIGTERM mid-load"),
         ("mariadb-subscribe@5s+10s", "subscribe database restarted"),
     ],
 )
 def test_nothing_is_lost_or_doubled_through(fault: str, name: str) -> None:
-    summary = load_through([fault], REPORTS / f"{fault.split('@')[0]}.json")
+    summary = load_through(
+        [fault], REPORTS / f"{fault.replace('@', '-at-').replace(':', '-')}.json"
+    )
     assert summary["errors"] == 0, name
     assert summary["accepted"] == RATE * DURATION_S
 

@@ -77,3 +77,15 @@ def test_notifications_come_newest_first_and_respect_the_limit(
     assert len(everything) == 3
     notified = [n["notified_at"] for n in everything]
     assert notified == sorted(notified, reverse=True)
+
+
+def test_a_nul_and_every_plane_of_unicode_arrive_unmangled(
+    posts: httpx.Client, subscriptions: httpx.Client
+) -> None:
+    author, subscriber = random_id(), random_id()
+    subscribe(subscriptions, subscriber, author)
+    title = "nul \x00 tab \t bell \x07 bmp \uffff astral \U0010fffd 🦖"
+    created = post(posts, author, title, "content \x00 too")
+    (received,) = wait_notified(subscriptions, subscriber, {created["event_id"]})
+    assert received["title"] == title
+    assert posts.get(f"/posts/{created['post_id']}").json()["content"] == "content \x00 too"

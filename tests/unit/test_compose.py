@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 from connect.native.layout import VERSIONS
 from connect.register import RegistrationSettings
 from post_service.settings import MigrationSettings as PostMigrationSettings
+from post_service.settings import RelaySettings
 from post_service.settings import Settings as PostSettings
 from subscribe_service.settings import MigrationSettings as SubscribeMigrationSettings
 from subscribe_service.settings import Settings as SubscribeSettings
@@ -108,6 +109,7 @@ def test_images_match_the_native_stacks_versions(compose: dict[str, Any]) -> Non
         ("subscribe-consumer", SubscribeSettings),
         ("subscribe-migrations", SubscribeMigrationSettings),
         ("connector-registration", RegistrationSettings),
+        ("post-relay", RelaySettings),
     ],
 )
 def test_every_setting_a_service_reads_is_provided(
