@@ -63,6 +63,7 @@ def topic_end(topic: str) -> dict[int, int]:
     consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": f"test-{uuid.uuid4()}"})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        assert partitions, f"there is no topic {topic}"
         return {
             p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
             for p in partitions

@@ -83,6 +83,10 @@ class EventStream:
             }
         )
         self.dead_letter_topic_exists = False
+        try:  # at once, so that `make dlq` finds it; if Kafka is down, on the first dead letter
+            self.ensure_dead_letter_topic()
+        except KafkaException as error:
+            log.warning("dead-letter topic not created yet", error=str(error))
         self.consumer.subscribe([settings.events_topic])
 
     def poll(self, timeout_s: float) -> list[Message]:
@@ -158,7 +162,7 @@ class EventStream:
         admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap_servers})
         topic = NewTopic(self.settings.dead_letter_topic, num_partitions=1)
         try:
-            admin.create_topics([topic])[self.settings.dead_letter_topic].result()
+            admin.create_topics([topic], request_timeout=10)[topic.topic].result(timeout=15)
         except KafkaException as error:
             if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
