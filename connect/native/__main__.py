@@ -1,4 +1,5 @@
-"""The native stack's commands: `python -m connect.native up|down|status|logs|start|stop`."""
+"""The native stack's commands (up, down, status, logs, start, stop, kill, relay-mode, install):
+`python -m connect.native --help` describes each."""
 
 from __future__ import annotations
 
