@@ -56,18 +56,17 @@ class Relay:
                 claimed, acknowledged = self.round()
                 self.purge_when_due()
                 self.measure_lag_when_due()
+                failed = acknowledged < claimed  # Kafka did not take them all
             except (OperationalError, InterfaceError) as error:
                 log.warning("database unavailable; retrying", error=str(error))
-                claimed, acknowledged = 1, 0
-            if claimed and acknowledged == claimed:
+                claimed, failed = 0, True
+            if failed:
+                backoff = min(MAX_BACKOFF_S, max(0.1, backoff * 2))
+            elif claimed:
                 backoff = 0.0  # there may be more: go again at once
                 continue
-            # Nothing to do: wait the poll interval. Kafka or the database failing: back off.
-            backoff = (
-                self.settings.relay_poll_interval_s
-                if not claimed
-                else min(MAX_BACKOFF_S, max(0.1, backoff * 2))
-            )
+            else:
+                backoff = self.settings.relay_poll_interval_s  # nothing to do until the next poll
             self.stopping.wait(backoff)
         self.publisher.close()
 

@@ -149,14 +149,15 @@ class EventStream:
         """Messages of this consumer's partitions not read yet, from the last fetch's watermarks."""
         partitions = self.consumer.assignment()
         behind = 0
-        for position in self.consumer.position(partitions):
-            _, high = self.consumer.get_watermark_offsets(position, cached=True)
-            if high >= 0 and position.offset >= 0:
-                behind += high - position.offset
+        for reading in self.consumer.position(partitions):
+            _, high = self.consumer.get_watermark_offsets(reading, cached=True)
+            if high >= 0 and reading.offset >= 0:
+                behind += high - reading.offset
         return behind
 
     def ensure_dead_letter_topic(self) -> None:
-        """Topics are never created by accident (auto-creation is off): this one, on first use."""
+        """Topics are never created by accident (auto-creation is off): this one is created at
+        the consumer's start, or on the first dead letter if Kafka was down then."""
         if self.dead_letter_topic_exists:
             return
         admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap_servers})
@@ -175,20 +176,13 @@ class EventStream:
 
 def rewind_to_earliest(settings: Settings) -> list[TopicPartition]:
     """Moves the consumer group back to the start of the topic. The group must have no members."""
+    topic = settings.events_topic
     probe = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "rewind"})
+    earliest = []
     try:
-        metadata = probe.list_topics(settings.events_topic, timeout=10)
-        partitions = metadata.topics[settings.events_topic].partitions
-        earliest = [
-            TopicPartition(
-                settings.events_topic,
-                p,
-                probe.get_watermark_offsets(TopicPartition(settings.events_topic, p), timeout=10)[
-                    0
-                ],
-            )
-            for p in partitions
-        ]
+        for partition in probe.list_topics(topic, timeout=10).topics[topic].partitions:
+            low, _ = probe.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            earliest.append(TopicPartition(topic, partition, low))
     finally:
         probe.close()
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
