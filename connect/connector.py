@@ -78,5 +78,11 @@ def output_topic(name: str) -> str:
     return events_topic("post") if name == EVENTS_CONNECTOR else raw_topic()
 
 
+def heartbeat_topic(name: str) -> str:
+    """Where the connector's heartbeats go: {topic.heartbeat.prefix}.{topic.prefix}."""
+    template = _template(name)
+    return f"{template['topic.heartbeat.prefix']}.{template['topic.prefix']}"
+
+
 def schema_history_topic(name: str) -> str:
     return _template(name)["schema.history.internal.kafka.topic"]

@@ -3,7 +3,8 @@
 connector afresh, for when the binlog it needs was purged: see docs/reliability.md).
 
 Idempotent: topics are created only if missing, the config is PUT only when it differs, and it
-returns once each connector and its task are RUNNING, or fails with the task's error.
+returns once each connector and its task are RUNNING and the connector has stored a binlog
+position, or fails with the task's error.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from connect.connector import (
     EVENTS_CONNECTOR,
     RAW_CONNECTOR,
     Flavour,
+    heartbeat_topic,
     output_topic,
     render,
     schema_history_topic,
@@ -48,7 +50,7 @@ class NotReady(Exception):
 
 
 def ensure_topics(settings: RegistrationSettings, name: str) -> None:
-    """Creates the connector's output topic and its schema-history topic if they do not exist."""
+    """Creates the connector's output, schema-history and heartbeat topics if they do not exist."""
     topics = [
         NewTopic(output_topic(name), num_partitions=settings.events_partitions),
         # Debezium needs the whole history of the captured tables' DDL to read the binlog:
@@ -58,6 +60,8 @@ def ensure_topics(settings: RegistrationSettings, name: str) -> None:
             num_partitions=1,
             config={"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"},
         ),
+        # One key per connector: only the newest heartbeat is worth keeping.
+        NewTopic(heartbeat_topic(name), num_partitions=1, config={"cleanup.policy": "compact"}),
     ]
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
     for topic, future in admin.create_topics(topics).items():
@@ -123,6 +127,10 @@ def register(settings: RegistrationSettings) -> None:
                     raise NotReady(f"connector is {body['connector']['state']}")
                 if any(t["state"] != "RUNNING" for t in tasks):
                     raise NotReady("a task is not running yet")
+                # Until its position is stored, a restart would snapshot afresh from the
+                # binlog's end and skip what was written in between.
+                if not client.get(f"/connectors/{name}/offsets").json()["offsets"]:
+                    raise NotReady("the connector has not stored a binlog position yet")
 
             ensure_topics(settings, name)
             apply_config(client, settings, name)
