@@ -41,6 +41,7 @@ def main() -> None:
         relay.run(relay_settings)
         return
     settings = Settings(_env_file=os.environ.get("POST_SETTINGS_FILE"))
+    configure_logging(settings.log_level)
     uvicorn.run(
         "post_service.entrypoints.app:create_app_from_environment",
         factory=True,
@@ -48,6 +49,7 @@ def main() -> None:
         port=settings.http_port,
         workers=settings.http_workers,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's records go to the root logger: JSON like the rest
         access_log=False,
     )
 

@@ -16,12 +16,14 @@ from subscribe_service.settings import Settings
 
 
 def serve_api(settings: Settings) -> None:
+    configure_logging(settings.log_level)
     uvicorn.run(
         "subscribe_service.entrypoints.api:create_app_from_environment",
         factory=True,
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's records go to the root logger: JSON like the rest
         access_log=False,
     )
 

@@ -7,6 +7,7 @@ the event type in `eventType`, and the JSON payload as the value.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 import orjson
@@ -16,6 +17,9 @@ from confluent_kafka import KafkaError, Message, Producer
 from post_service.domain.posts import POST_CREATED, PostCreated
 
 log = structlog.get_logger()
+# librdkafka's own lines (a broker gone, say) go through logging, as JSON like the rest; the
+# producer hands them over in poll() and flush().
+CLIENT_LOG = logging.getLogger("librdkafka")
 
 
 class EventPublisher:
@@ -31,6 +35,7 @@ class EventPublisher:
                 "linger.ms": 5,
                 "message.timeout.ms": message_timeout_ms,
                 "reconnect.backoff.max.ms": 1000,
+                "logger": CLIENT_LOG,
             }
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import structlog
@@ -21,6 +22,9 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 from subscribe_service.settings import Settings
 
 log = structlog.get_logger()
+# librdkafka's own lines (a broker gone, say) go through logging, as JSON like the rest; the
+# clients hand them over in poll(), consume() and flush().
+CLIENT_LOG = logging.getLogger("librdkafka")
 
 
 # The coordinator moving or restarting is transient, whatever librdkafka's retriable flag says.
@@ -72,6 +76,7 @@ class EventStream:
                 "group.protocol": "consumer",
                 # After an outage, be back within a second: the default backoff grows to 10 s.
                 "reconnect.backoff.max.ms": 1000,
+                "logger": CLIENT_LOG,
             }
         )
         self.dead_letters = Producer(
@@ -80,6 +85,7 @@ class EventStream:
                 "enable.idempotence": True,
                 "acks": "all",
                 "reconnect.backoff.max.ms": 1000,
+                "logger": CLIENT_LOG,
             }
         )
         self.dead_letter_topic_exists = False
@@ -93,6 +99,7 @@ class EventStream:
         """Waits up to timeout_s for a message, then takes those already fetched with it, up to
         a batch: consume(n, timeout) alone would wait for n messages, up to the whole timeout,
         and hold every event of a quiet moment back that long."""
+        self.dead_letters.poll(0)  # its log lines as they come, not all at the next dead letter
         first = self.consumer.poll(timeout_s)
         if first is None:
             return []

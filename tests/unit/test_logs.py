@@ -1,0 +1,72 @@
+"""Both services log JSON lines only: their own events and the standard library's records
+(uvicorn's lines and librdkafka's among them), at the configured level."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from post_service.adapters.kafka import EventPublisher
+from post_service.logs import configure_logging as configure_post_logging
+from subscribe_service.logs import configure_logging as configure_subscribe_logging
+from tests.running_stack import eventually
+
+
+@pytest.fixture(autouse=True)
+def reset_logging() -> Iterator[None]:
+    yield
+    # The handlers write to a stream captured for one test only.
+    logging.getLogger().handlers.clear()
+    structlog.reset_defaults()
+
+
+@pytest.fixture(params=[configure_post_logging, configure_subscribe_logging])
+def configure(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    configure_logging: Callable[[str], None] = request.param
+    return configure_logging
+
+
+def test_uvicorns_records_and_our_events_are_one_json_object_a_line(
+    configure: Callable[[str], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure("info")
+
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 4242)
+    logging.getLogger("uvicorn.error").debug("below the level")
+    structlog.get_logger().info("post created", event_id="2b06fa23")
+    try:
+        raise ConnectionError("database gone")
+    except ConnectionError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    started, created, failed = lines
+    assert started | {"timestamp": None} == {
+        "event": "Started server process [4242]",
+        "level": "info",
+        "logger": "uvicorn.error",
+        "timestamp": None,
+    }
+    assert started["timestamp"].endswith("Z")
+    assert (created["event"], created["event_id"]) == ("post created", "2b06fa23")
+    assert failed["level"] == "error"
+    assert "ConnectionError: database gone" in failed["exception"]
+
+
+def test_librdkafkas_own_lines_are_json_too(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_post_logging("info")
+    publisher = EventPublisher("127.0.0.1:1", "nowhere", message_timeout_ms=1000)
+
+    def client_lines() -> list[dict[str, Any]]:
+        publisher.producer.poll(0.1)  # hands librdkafka's lines over
+        printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return [entry for entry in printed if entry["logger"] == "librdkafka"]
+
+    (refused, *_) = eventually(client_lines, timeout_s=10, what="librdkafka's first line")
+    assert "Connection refused" in refused["event"]
+    assert refused["level"] == "error"
