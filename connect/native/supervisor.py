@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import time
@@ -16,6 +18,10 @@ BIN = Path(REPO / ".venv" / "bin")
 class Supervisor:
     def __init__(self, layout: Layout, environment: dict[str, str]) -> None:
         self.layout = layout
+        # What supervisord reads once, at its start: its configuration and the passwords.
+        self.fingerprint = hashlib.sha256(
+            CONFIG.read_bytes() + json.dumps(environment, sort_keys=True).encode()
+        ).hexdigest()
         self.environment = {
             **os.environ,
             **environment,
@@ -37,10 +43,18 @@ class Supervisor:
         return self.ctl("pid").stdout.strip().isdigit()
 
     def ensure_running(self) -> None:
-        if not self.is_running():
-            subprocess.run(
-                [str(BIN / "supervisord"), "-c", str(CONFIG)], env=self.environment, check=True
-            )
+        """Starts supervisord; restarts it, and so every program, if it runs with another
+        configuration or other passwords than these (after a pull, say)."""
+        started_with = self.layout.run / "supervisord.fingerprint"
+        if self.is_running():
+            if started_with.exists() and started_with.read_text() == self.fingerprint:
+                return
+            print("supervisord.conf or the passwords changed: restarting every process")
+            self.shutdown()
+        subprocess.run(
+            [str(BIN / "supervisord"), "-c", str(CONFIG)], env=self.environment, check=True
+        )
+        started_with.write_text(self.fingerprint)
 
     def state(self, program: str) -> str:
         """RUNNING, STOPPED, STARTING, FATAL, ... as supervisorctl reports it."""

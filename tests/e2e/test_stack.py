@@ -1,7 +1,10 @@
-"""`make up` is idempotent, and `make status` reports every part healthy."""
+"""`make up` is idempotent, and restarts a supervisord that runs an older configuration;
+`make status` reports every part healthy."""
 
 from __future__ import annotations
 
+from connect.native.layout import Layout, read_env_file
+from connect.native.supervisor import Supervisor
 from tests.running_stack import make
 
 PARTS = (
@@ -15,10 +18,37 @@ PARTS = (
 )
 
 
-def test_make_up_again_leaves_the_running_system_alone() -> None:
-    printed = make("up")
+def native_pids() -> list[str]:
+    """supervisord's pid, then each program's."""
+    layout = Layout.from_env()
+    supervisor = Supervisor(layout, read_env_file(layout.secrets))
+    return [supervisor.ctl("pid").stdout, supervisor.ctl("pid", "all").stdout]
+
+
+def assert_all_ready(printed: str) -> None:
     for part in PARTS:
         assert any(line.split()[:3] == [part, "RUNNING", "ready"] for line in printed.splitlines())
+
+
+def test_make_up_again_leaves_the_running_system_alone() -> None:
+    before = native_pids()
+    assert_all_ready(make("up"))
+    assert native_pids() == before
+
+
+def test_make_up_restarts_a_supervisord_started_with_another_configuration() -> None:
+    # As after a pull that changed supervisord.conf: it runs with what it read at its start.
+    (Layout.from_env().run / "supervisord.fingerprint").write_text("an older configuration")
+    before = native_pids()
+
+    printed = make("up")
+
+    assert "supervisord.conf or the passwords changed: restarting every process" in printed
+    assert_all_ready(printed)
+    after = native_pids()
+    assert after[0] != before[0]
+    make("up")
+    assert native_pids() == after
 
 
 def test_make_status_shows_every_part_and_connector_ready() -> None:
