@@ -16,8 +16,8 @@ STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-sync: ## install the Python dependencies from uv.lock into .venv
-	@$(UV) sync --frozen --quiet
+sync: ## install the Python dependencies from uv.lock into .venv (fails if uv.lock is out of date)
+	@$(UV) sync --locked --quiet
 
 up: sync ## start the whole system (idempotent) and print where each part listens
 ifeq ($(STACK),compose)
