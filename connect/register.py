@@ -50,16 +50,14 @@ class NotReady(Exception):
 
 
 def ensure_topics(settings: RegistrationSettings, name: str) -> None:
-    """Creates the connector's output, schema-history and heartbeat topics if they do not exist."""
+    """Creates the connector's output and heartbeat topics if they do not exist.
+
+    Not its schema-history topic: Debezium creates that one itself, kept forever and never
+    compacted, when it starts with no stored position. Given one made beforehand, Debezium 3.5
+    checks its settings twice on a thread pool that the first check shuts down, and the task
+    FAILS now and then with a RejectedExecutionException."""
     topics = [
         NewTopic(output_topic(name), num_partitions=settings.events_partitions),
-        # Debezium needs the whole history of the captured tables' DDL to read the binlog:
-        # keep it forever, and never compact it (every record matters, not the last per key).
-        NewTopic(
-            schema_history_topic(name),
-            num_partitions=1,
-            config={"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"},
-        ),
         # One key per connector: only the newest heartbeat is worth keeping.
         NewTopic(heartbeat_topic(name), num_partitions=1, config={"cleanup.policy": "compact"}),
     ]
@@ -176,7 +174,6 @@ def reset(settings: RegistrationSettings, name: str) -> None:
                 raise NotReady("the schema history topic is still being deleted")
 
         wait_until(history_gone, settings)
-        ensure_topics(settings, name)
         client.put(f"/connectors/{name}/resume").raise_for_status()
     log.info("connector reset", connector=name)
 
