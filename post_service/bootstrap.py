@@ -40,5 +40,6 @@ def bootstrap(settings: Settings) -> Bootstrapped:
             settings.events_topic,
             message_timeout_ms=settings.direct_publish_timeout_ms,
         )
+        publisher.serve_deliveries()
         after_commit = publisher.publish_and_forget
     return Bootstrapped(engine, lambda: SqlUnitOfWork(engine, mode), after_commit)

@@ -8,11 +8,13 @@ the event type in `eventType`, and the JSON payload as the value.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 
 import orjson
 import structlog
 from confluent_kafka import KafkaError, Message, Producer
+from prometheus_client import Counter
 
 from post_service.domain.posts import POST_CREATED, PostCreated
 
@@ -20,6 +22,7 @@ log = structlog.get_logger()
 # librdkafka's own lines (a broker gone, say) go through logging, as JSON like the rest; the
 # producer hands them over in poll() and flush().
 CLIENT_LOG = logging.getLogger("librdkafka")
+LOST = Counter("post_events_lost_total", "Events `direct` mode could not deliver: gone for good")
 
 
 class EventPublisher:
@@ -72,9 +75,20 @@ class EventPublisher:
 
         def delivered(error: KafkaError | None, message: Message) -> None:
             if error is not None:
+                LOST.inc()
                 log.error("event lost", event_id=str(event.event_id), error=str(error))
 
         self.send(event, delivered)
+
+    def serve_deliveries(self) -> None:
+        """`direct` mode: Kafka's answers are handed over as they come, on a thread of their own.
+        Nobody waits for them, and a loss would otherwise show only at the next send."""
+
+        def serve() -> None:
+            while True:
+                self.producer.poll(1.0)
+
+        threading.Thread(target=serve, name="kafka-deliveries", daemon=True).start()
 
     def close(self, timeout_s: float = 10) -> None:
         self.producer.flush(timeout_s)

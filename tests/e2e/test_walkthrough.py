@@ -19,7 +19,10 @@ import pytest
 
 from tests.running_stack import REPO
 
-LOOKING = ("make topics", "make watch-raw", "make notifications", "grep ", "make status")
+LOOKING = (
+    "make topics", "make watch-raw", "make notifications", "grep ", "make status",
+    "curl -s localhost:8081/metrics",
+)  # fmt: skip
 DEADLINE_S = 90
 
 
