@@ -18,6 +18,9 @@ from tests.running_stack import eventually
 
 LOGS = Layout.from_env().logs
 SERVICE_LOGS = ["post-service", "subscribe-api", "subscribe-consumer"]
+pytestmark = pytest.mark.skipif(
+    not LOGS.is_dir(), reason="no native stack: compose keeps logs in Docker"
+)
 
 
 def lines_since(sizes: dict[Path, int]) -> list[str]:
@@ -30,7 +33,6 @@ def lines_since(sizes: dict[Path, int]) -> list[str]:
     return lines
 
 
-@pytest.mark.skipif(not LOGS.is_dir(), reason="no native stack: compose keeps logs in Docker")
 def test_one_grep_for_the_event_id_follows_a_post_to_every_notification(
     posts: httpx.Client, subscriptions: httpx.Client
 ) -> None:
@@ -56,7 +58,6 @@ def test_one_grep_for_the_event_id_follows_a_post_to_every_notification(
     assert all(entry["event_id"] == created["event_id"] for entry in entries)
 
 
-@pytest.mark.skipif(not LOGS.is_dir(), reason="no native stack: compose keeps logs in Docker")
 @pytest.mark.parametrize(
     ("name", "start"),
     [
