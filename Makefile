@@ -1,13 +1,17 @@
 # The system's commands. `make up` runs docker-compose.yml when a Docker engine answers, and the
-# same topology as local processes (the native stack, see connect/native/) otherwise.
+# same topology as local processes (the native stack, see deploy/native/) otherwise.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-UV ?= uv
+# The pinned uv: deploy/uv.sh finds it, or installs it on first use (nothing else to set up).
+ifndef UV
+UV := $(shell deploy/uv.sh)
+endif
+export UV
 PYTHON := .venv/bin/python
-NATIVE := $(PYTHON) -m connect.native
+NATIVE := $(PYTHON) -m deploy.native
 PYTEST := $(PYTHON) -m pytest
-COMPOSE := docker compose --env-file connect/versions.env --env-file .env
+COMPOSE := docker compose --env-file deploy/versions.env --env-file .env
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
@@ -17,6 +21,7 @@ help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 sync: ## install the Python dependencies from uv.lock into .venv (fails if uv.lock is out of date)
+	@test -n "$(UV)" || { echo "no uv: see the message of deploy/uv.sh above"; exit 1; }
 	@$(UV) sync --locked --quiet
 
 up: sync ## start the whole system (idempotent) and print where each part listens
@@ -80,10 +85,10 @@ else
 endif
 
 watch-raw: sync ## print the raw change events of the outbox table (`make raw-connector` first)
-	@$(PYTHON) -m connect.topics watch post-create-event.post_service_db.post_event_outbox
+	@$(PYTHON) -m connect.topics watch raw
 
 watch-events: sync ## print the events Debezium's Event Router publishes
-	@$(PYTHON) -m connect.topics watch outbox.event.post
+	@$(PYTHON) -m connect.topics watch events
 
 recover-connector: sync ## after the binlog it needed was purged: reset the connector, resend since SINCE
 	@test -n "$(SINCE)" || { echo "usage: make recover-connector SINCE=2026-11-21T10:00:00Z"; exit 2; }
@@ -91,7 +96,7 @@ recover-connector: sync ## after the binlog it needed was purged: reset the conn
 	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m post_service reconcile --since $(SINCE)
 
 dlq: sync ## print the dead letters: messages the consumer could never apply, with their error
-	@$(PYTHON) -m connect.topics watch outbox.event.post.dlq --last 20
+	@$(PYTHON) -m connect.topics watch dead-letters --last 20
 
 SUBSCRIBER ?= 101
 notifications: sync ## what one subscriber was told: `make notifications SUBSCRIBER=101`

@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from contract.events import EVENT_TYPE_HEADER, TOPIC_PREFIX
+
 TEMPLATE: Final = Path(__file__).with_name("connectors.json")
 EVENTS_CONNECTOR: Final = "outbox-connector"
 RAW_CONNECTOR: Final = "outbox-raw-connector"
@@ -36,9 +38,24 @@ class Flavour(StrEnum):
         }[self]
 
 
+# What the template takes from the wire contract (contract/events.py), so it cannot drift.
+CONTRACT: Final = {"topic_prefix": TOPIC_PREFIX, "event_type_header": EVENT_TYPE_HEADER}
+
+
 def _template(name: str) -> dict[str, str]:
+    """The connector's entries, with the contract's names filled in."""
     document = json.loads(TEMPLATE.read_text())
-    return {**document["common"], **document["connectors"][name]}
+    entries = {**document["common"], **document["connectors"][name]}
+    return {key: _fill(value, CONTRACT, strict=False) for key, value in entries.items()}
+
+
+def _fill(value: str, values: dict[str, str], strict: bool = True) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        if strict:
+            return values[match.group(1)]  # a KeyError names a placeholder nobody provides
+        return values.get(match.group(1), match.group(0))
+
+    return _PLACEHOLDER.sub(substitute, value)
 
 
 def render(
@@ -55,11 +72,7 @@ def render(
         "database_port": str(database_port),
         "kafka_bootstrap_servers": kafka_bootstrap_servers,
     }
-
-    def substitute(match: re.Match[str]) -> str:
-        return values[match.group(1)]  # a KeyError names a placeholder nobody provides
-
-    config = {key: _PLACEHOLDER.sub(substitute, value) for key, value in _template(name).items()}
+    config = {key: _fill(value, values) for key, value in _template(name).items()}
     return {"connector.class": flavour.connector_class, **config}
 
 

@@ -29,18 +29,19 @@ from connect.connector import (
     render,
     schema_history_topic,
 )
+from deploy import parts
 
 log = structlog.get_logger()
 
 
 class RegistrationSettings(BaseSettings):
-    connect_url: str = "http://127.0.0.1:8083"
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    connect_url: str = parts.CONNECT.url
+    kafka_bootstrap_servers: str = parts.KAFKA.address
     connector_flavour: Flavour = Flavour.MARIADB
     connectors: list[str] = [EVENTS_CONNECTOR]
     # Where Kafka Connect reaches the post database (a container name under compose).
     connector_db_host: str = "127.0.0.1"
-    connector_db_port: int = 3306
+    connector_db_port: int = parts.POST_DB.port
     events_partitions: int = 3
     ready_timeout_s: float = 120.0
 

@@ -12,6 +12,13 @@ import uuid
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from connect.connector import raw_topic
+from contract.events import DEAD_LETTER_TOPIC, EVENTS_TOPIC
+from deploy import parts
+
+# Names for the topics a reader of the tutorial watches.
+ALIASES = {"events": EVENTS_TOPIC, "dead-letters": DEAD_LETTER_TOPIC, "raw": raw_topic()}
+
 
 def list_topics(bootstrap_servers: str) -> None:
     metadata = AdminClient({"bootstrap.servers": bootstrap_servers}).list_topics(timeout=10)
@@ -68,18 +75,19 @@ def pretty(value: bytes | None) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m connect.topics", description=__doc__)
-    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    parser.add_argument("--bootstrap-servers", default=parts.KAFKA.address)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="the topics and their partitions")
     watching = commands.add_parser("watch", help="print a topic's messages")
-    watching.add_argument("topic")
+    watching.add_argument("topic", help=f"a topic, or one of {', '.join(ALIASES)}")
     watching.add_argument("--last", type=int, default=2, help="per partition (default 2)")
     watching.add_argument("--wait", type=float, default=5, help="seconds of quiet before exit")
     args = parser.parse_args()
     if args.command == "list":
         list_topics(args.bootstrap_servers)
     else:
-        watch(args.bootstrap_servers, args.topic, args.last, args.wait)
+        topic = ALIASES.get(args.topic, args.topic)
+        watch(args.bootstrap_servers, topic, args.last, args.wait)
     return 0
 
 

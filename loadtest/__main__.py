@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from connect.native.layout import Layout, read_env_file
+from deploy import parts
+from deploy.native.layout import Layout, read_env_file
 from loadtest.faults import Fault
 from loadtest.report import chart, table, write_json
 from loadtest.run import Scenario, run
@@ -27,8 +28,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--fault", type=Fault.parse, action="append", default=[], help="e.g. kafka@10s+20s"
     )
-    parser.add_argument("--post-url", default="http://127.0.0.1:8081")
-    parser.add_argument("--subscribe-url", default="http://127.0.0.1:8082")
+    parser.add_argument("--post-url", default=parts.POST_SERVICE.url)
+    parser.add_argument("--subscribe-url", default=parts.SUBSCRIBE_API.url)
     parser.add_argument("--drain-timeout", type=float, default=120, help="seconds (default 120)")
     parser.add_argument("--report", type=Path, default=REPORTS / "loadtest-latest.json")
     parser.add_argument("--chart", type=Path, default=REPORTS / "loadtest-latest.png")

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from connect.native import databases
-from connect.native.layout import Layout
+from deploy.native import databases
+from deploy.native.layout import Layout
 from loadtest.__main__ import REPORTS, load_native_secrets
 from loadtest.faults import REPO, Fault
 from loadtest.run import Scenario, run

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from deploy import parts
 from loadtest.audit import Audience, Auditor
 from loadtest.faults import Fault, inject
 from loadtest.generator import Sent, post_at_rate
@@ -27,8 +28,8 @@ class Scenario:
     authors: int = 10
     subscribers: int = 1
     faults: list[Fault] = field(default_factory=list)
-    post_url: str = "http://127.0.0.1:8081"
-    subscribe_url: str = "http://127.0.0.1:8082"
+    post_url: str = parts.POST_SERVICE.url
+    subscribe_url: str = parts.SUBSCRIBE_API.url
     # After the last request: how long delivery may take before what is missing counts as lost.
     drain_timeout_s: float = 120.0
 

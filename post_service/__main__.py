@@ -8,9 +8,9 @@ from datetime import datetime
 
 import uvicorn
 
-from post_service.bootstrap import bootstrap
+from chassis.logs import configure_logging
+from post_service.bootstrap import bootstrap, bootstrap_relay
 from post_service.entrypoints import relay
-from post_service.logs import configure_logging
 from post_service.service.posts import resend_events
 from post_service.settings import RelaySettings, Settings
 
@@ -38,7 +38,7 @@ def main() -> None:
     if arguments.process == "relay":
         relay_settings = RelaySettings(_env_file=os.environ.get("POST_SETTINGS_FILE"))
         configure_logging()
-        relay.run(relay_settings)
+        relay.run(relay_settings, bootstrap_relay(relay_settings))
         return
     settings = Settings(_env_file=os.environ.get("POST_SETTINGS_FILE"))
     configure_logging(settings.log_level)

@@ -1,4 +1,5 @@
-"""The post service's composition root: builds the engine and the unit of work from settings."""
+"""The post service's composition roots: each process's engine, unit of work and publisher,
+built from its settings. Nothing connects at import time."""
 
 from __future__ import annotations
 
@@ -6,13 +7,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
+from chassis.database import create_engine
+from contract.events import PostCreated
 from post_service.adapters.kafka import EventPublisher
-from post_service.adapters.repository import SqlUnitOfWork
-from post_service.domain.posts import PostCreated
-from post_service.service.ports import UnitOfWork
-from post_service.settings import RelayMode, Settings
+from post_service.adapters.pending_events import SqlRelayUnitOfWork
+from post_service.adapters.repository import (
+    SqlUnitOfWork,
+    cdc_outbox,
+    no_outbox,
+    polling_outbox,
+)
+from post_service.service.ports import Publisher, RelayUnitOfWork, UnitOfWork
+from post_service.settings import RelayMode, RelaySettings, Settings
+
+OUTBOX_OF_MODE = {
+    RelayMode.CDC: cdc_outbox,
+    RelayMode.POLLING: polling_outbox,
+    RelayMode.DIRECT: no_outbox,
+}
 
 
 @dataclass(frozen=True)
@@ -24,12 +38,10 @@ class Bootstrapped:
 
 
 def bootstrap(settings: Settings) -> Bootstrapped:
+    """The API's (and reconcile's) dependencies."""
     engine = create_engine(
         settings.db_url(settings.service_db_user, settings.service_db_password),
-        pool_size=settings.db_pool_size,
-        max_overflow=0,
-        pool_pre_ping=True,
-        pool_recycle=3600,
+        settings.db_pool_size,
         json_serializer=lambda value: orjson.dumps(value).decode(),
     )
     mode = settings.relay_mode
@@ -42,4 +54,27 @@ def bootstrap(settings: Settings) -> Bootstrapped:
         )
         publisher.serve_deliveries()
         after_commit = publisher.publish_and_forget
-    return Bootstrapped(engine, lambda: SqlUnitOfWork(engine, mode), after_commit)
+    outbox = OUTBOX_OF_MODE[mode]
+    return Bootstrapped(engine, lambda: SqlUnitOfWork(engine, outbox), after_commit)
+
+
+@dataclass(frozen=True)
+class RelayDependencies:
+    engine: Engine
+    unit_of_work: Callable[[], RelayUnitOfWork]
+    publisher: Publisher
+
+
+def bootstrap_relay(settings: RelaySettings) -> RelayDependencies:
+    """The polling relay's dependencies: one connection, and a producer that waits for acks."""
+    engine = create_engine(
+        settings.db_url(settings.relay_db_user, settings.relay_db_password),
+        pool_size=1,
+        # Under REPEATABLE READ the claim's FOR UPDATE would also lock the gaps of the index it
+        # scans, and block the post service's inserts for as long as Kafka takes to answer.
+        isolation_level="READ COMMITTED",
+    )
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, settings.events_topic, message_timeout_ms=10_000
+    )
+    return RelayDependencies(engine, lambda: SqlRelayUnitOfWork(engine), publisher)

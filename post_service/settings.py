@@ -5,8 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import URL
+from pydantic_settings import SettingsConfigDict
+
+import chassis.database
+from contract.events import EVENTS_TOPIC
 
 
 class RelayMode(StrEnum):
@@ -17,23 +19,11 @@ class RelayMode(StrEnum):
     DIRECT = "direct"  # V1: published after the commit, no outbox; lost while Kafka is down
 
 
-class DatabaseSettings(BaseSettings):
+class DatabaseSettings(chassis.database.DatabaseSettings):
     model_config = SettingsConfigDict(env_prefix="POST_", extra="ignore")
 
-    db_host: str = "127.0.0.1"
     db_port: int = 3306
     db_name: str = "post_service_db"
-
-    def db_url(self, user: str, password: SecretStr) -> URL:
-        return URL.create(
-            "mysql+pymysql",
-            username=user,
-            password=password.get_secret_value(),
-            host=self.db_host,
-            port=self.db_port,
-            database=self.db_name,
-            query={"charset": "utf8mb4"},
-        )
 
 
 class Settings(DatabaseSettings):
@@ -51,7 +41,7 @@ class Settings(DatabaseSettings):
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
-    events_topic: str = "outbox.event.post"
+    events_topic: str = EVENTS_TOPIC
     # `direct` mode: an event Kafka has not acknowledged within this time is dropped, and lost.
     direct_publish_timeout_ms: int = 5000
 
@@ -64,7 +54,7 @@ class RelaySettings(DatabaseSettings):
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
-    events_topic: str = "outbox.event.post"
+    events_topic: str = EVENTS_TOPIC
     relay_batch_size: int = 500
     # The tutorial's scheduler ran every second; an empty poll waits this long before the next.
     relay_poll_interval_s: float = 1.0

@@ -8,10 +8,10 @@ from collections import Counter
 import httpx
 import uvicorn
 
+from chassis.logs import configure_logging
 from subscribe_service.adapters.kafka import rewind_to_earliest
-from subscribe_service.bootstrap import bootstrap
+from subscribe_service.bootstrap import bootstrap_consumer
 from subscribe_service.entrypoints import consumer
-from subscribe_service.logs import configure_logging
 from subscribe_service.settings import Settings
 
 
@@ -64,7 +64,7 @@ def main() -> None:
             serve_api(settings)
         case "consumer":
             configure_logging(settings.log_level)
-            consumer.run(bootstrap(settings))
+            consumer.run(bootstrap_consumer(settings))
         case "replay":
             replay(settings)
 

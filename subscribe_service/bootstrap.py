@@ -1,12 +1,15 @@
-"""The subscribe service's composition root: builds the engine, unit of work and notifier."""
+"""The subscribe service's composition roots: the API's and the consumer's dependencies, built
+from settings. Nothing connects at import time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
+from chassis.database import create_engine
+from subscribe_service.adapters.kafka import EventStream
 from subscribe_service.adapters.notifier import LoggingNotifier
 from subscribe_service.adapters.repository import SqlUnitOfWork
 from subscribe_service.service.ports import Notifier, UnitOfWork
@@ -22,13 +25,22 @@ class Bootstrapped:
 
 
 def bootstrap(settings: Settings, notifier: Notifier | None = None) -> Bootstrapped:
+    """The API's dependencies, and the database half of the consumer's."""
     engine = create_engine(
         settings.db_url(settings.service_db_user, settings.service_db_password),
-        pool_size=settings.db_pool_size,
-        max_overflow=0,
-        pool_pre_ping=True,
-        pool_recycle=3600,
+        settings.db_pool_size,
     )
     return Bootstrapped(
         settings, engine, lambda: SqlUnitOfWork(engine), notifier or LoggingNotifier()
     )
+
+
+@dataclass(frozen=True)
+class ConsumerDependencies:
+    deps: Bootstrapped
+    stream: EventStream
+
+
+def bootstrap_consumer(settings: Settings) -> ConsumerDependencies:
+    """The consumer's dependencies: the database's, and the events topic as a stream."""
+    return ConsumerDependencies(bootstrap(settings), EventStream(settings))

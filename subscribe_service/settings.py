@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import URL
+from pydantic_settings import SettingsConfigDict
+
+import chassis.database
+from contract.events import DEAD_LETTER_TOPIC, EVENTS_TOPIC
 
 
-class DatabaseSettings(BaseSettings):
+class DatabaseSettings(chassis.database.DatabaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUBSCRIBE_")
 
-    db_host: str = "127.0.0.1"
     db_port: int = 3307
     db_name: str = "subscribe_service_db"
-
-    def db_url(self, user: str, password: SecretStr) -> URL:
-        return URL.create(
-            "mysql+pymysql",
-            username=user,
-            password=password.get_secret_value(),
-            host=self.db_host,
-            port=self.db_port,
-            database=self.db_name,
-            query={"charset": "utf8mb4"},
-        )
 
 
 class Settings(DatabaseSettings):
@@ -39,8 +29,8 @@ class Settings(DatabaseSettings):
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
-    events_topic: str = "outbox.event.post"
-    dead_letter_topic: str = "outbox.event.post.dlq"
+    events_topic: str = EVENTS_TOPIC
+    dead_letter_topic: str = DEAD_LETTER_TOPIC
     consumer_group: str = "subscribe-service"
     # Events applied in one database transaction; offsets are committed after it.
     batch_size: int = 500

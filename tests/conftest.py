@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from connect.native.layout import Layout, read_env_file
+from deploy.native.layout import Layout, read_env_file
 
 _secrets = Layout.from_env().secrets
 if _secrets.exists():

@@ -12,12 +12,14 @@ from typing import TypeVar
 import httpx
 from confluent_kafka import Consumer, Message, TopicPartition
 
+from deploy import parts
+
 REPO = Path(__file__).resolve().parents[1]
-POST_URL = "http://127.0.0.1:8081"
-SUBSCRIBE_URL = "http://127.0.0.1:8082"
-CONSUMER_METRICS_URL = "http://127.0.0.1:8084/metrics"
-KAFKA = "127.0.0.1:9092"
-CONNECT_URL = "http://127.0.0.1:8083"
+POST_URL = parts.POST_SERVICE.url
+SUBSCRIBE_URL = parts.SUBSCRIBE_API.url
+CONSUMER_METRICS_URL = parts.SUBSCRIBE_CONSUMER.health_url
+KAFKA = parts.KAFKA.address
+CONNECT_URL = parts.CONNECT.url
 
 T = TypeVar("T")
 

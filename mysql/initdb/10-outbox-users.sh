@@ -1,6 +1,6 @@
 # Sourced by the MySQL image's entrypoint on a server's first start (docker compose): applies
 # mysql/$OUTBOX_DATABASE.sql with the passwords from the environment. The native stack runs the
-# same SQL file with the same variables (connect/native/databases.py).
+# same SQL file with the same variables (deploy/native/databases.py).
 sql_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
 {
     case "$OUTBOX_DATABASE" in

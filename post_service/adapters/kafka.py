@@ -16,7 +16,8 @@ import structlog
 from confluent_kafka import KafkaError, Message, Producer
 from prometheus_client import Counter
 
-from post_service.domain.posts import POST_CREATED, PostCreated
+from contract.events import EVENT_ID_HEADER, EVENT_TYPE_HEADER, POST_CREATED, PostCreated
+from post_service.service.ports import Publisher
 
 log = structlog.get_logger()
 # librdkafka's own lines (a broker gone, say) go through logging, as JSON like the rest; the
@@ -25,7 +26,7 @@ CLIENT_LOG = logging.getLogger("librdkafka")
 LOST = Counter("post_events_lost_total", "Events `direct` mode could not deliver: gone for good")
 
 
-class EventPublisher:
+class EventPublisher(Publisher):
     def __init__(self, bootstrap_servers: str, topic: str, message_timeout_ms: int) -> None:
         self.topic = topic
         self.producer = Producer(
@@ -49,7 +50,10 @@ class EventPublisher:
             self.topic,
             value=orjson.dumps(event.payload()),
             key=event.aggregate_id.encode(),
-            headers={"id": str(event.event_id).encode(), "eventType": POST_CREATED.encode()},
+            headers={
+                EVENT_ID_HEADER: str(event.event_id).encode(),
+                EVENT_TYPE_HEADER: POST_CREATED.encode(),
+            },
             on_delivery=on_delivery,
         )
         self.producer.poll(0)

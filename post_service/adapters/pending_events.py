@@ -8,8 +8,10 @@ from uuid import UUID
 import orjson
 from sqlalchemy import Connection, delete, func, select, update
 
+import chassis.unit_of_work
+from contract.events import PostCreated
 from post_service.adapters.tables import post_event_outbox as outbox
-from post_service.domain.posts import PostCreated
+from post_service.service.ports import PendingEvents, RelayUnitOfWork
 
 
 def claim(connection: Connection, limit: int) -> list[PostCreated]:
@@ -63,3 +65,25 @@ def _event(event_id: str, payload: object) -> PostCreated:
         title=body["title"],
         created_at=datetime.fromisoformat(body["created_at"]),
     )
+
+
+class SqlPendingEvents(PendingEvents):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def claim(self, limit: int) -> list[PostCreated]:
+        return claim(self.connection, limit)
+
+    def mark_published(self, event_ids: set[str]) -> None:
+        mark_published(self.connection, event_ids)
+
+    def backlog(self) -> tuple[int, float]:
+        return backlog(self.connection)
+
+    def purge(self, older_than_s: float) -> int:
+        return purge(self.connection, older_than_s)
+
+
+class SqlRelayUnitOfWork(chassis.unit_of_work.SqlUnitOfWork, RelayUnitOfWork):
+    def bind(self, connection: Connection) -> None:
+        self.pending = SqlPendingEvents(connection)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
-from sqlalchemy import Connection, Engine, RootTransaction, Row, select
+from sqlalchemy import Connection, Engine, Row, select
 
+import chassis.unit_of_work
+from contract.events import AGGREGATE_TYPE, POST_CREATED, PostCreated
 from post_service.adapters.tables import posts
-from post_service.domain.posts import AGGREGATE_TYPE, POST_CREATED, NewPost, Post, PostCreated, now
+from post_service.domain.posts import NewPost, Post, now
 from post_service.service.ports import Outbox, PostRepository, UnitOfWork
-from post_service.settings import RelayMode
 
 # The write path runs on every POST: its statements go to the driver as they are. Building and
 # caching a Core insert() per request cost more CPU than the rest of the transaction together
@@ -102,34 +103,28 @@ class NoOutbox(Outbox):
         pass
 
 
-class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, engine: Engine, relay_mode: RelayMode = RelayMode.CDC) -> None:
-        self.engine = engine
-        self.relay_mode = relay_mode
+def cdc_outbox(connection: Connection) -> Outbox:
+    """Relay mode `cdc`: Debezium reads the row's insert from the binlog."""
+    return SqlOutbox(connection, keep_rows=False)
 
-    def __enter__(self) -> SqlUnitOfWork:
-        self.connection = self.engine.connect()
-        self.transaction: RootTransaction = self.connection.begin()
-        self.posts = SqlPostRepository(self.connection)
-        self.outbox: Outbox = (
-            NoOutbox()
-            if self.relay_mode == RelayMode.DIRECT
-            else SqlOutbox(self.connection, keep_rows=self.relay_mode == RelayMode.POLLING)
-        )
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        super().__exit__(exc_type, exc, traceback)
-        self.connection.close()
+def polling_outbox(connection: Connection) -> Outbox:
+    """Relay mode `polling`: the row waits for the relay."""
+    return SqlOutbox(connection, keep_rows=True)
 
-    def commit(self) -> None:
-        self.transaction.commit()
 
-    def rollback(self) -> None:
-        if self.transaction.is_active:
-            self.transaction.rollback()
+def no_outbox(connection: Connection) -> Outbox:
+    """Relay mode `direct`."""
+    return NoOutbox()
+
+
+class SqlUnitOfWork(chassis.unit_of_work.SqlUnitOfWork, UnitOfWork):
+    """The posts and the outbox on one transaction; the outbox as the relay mode wants it."""
+
+    def __init__(self, engine: Engine, outbox: Callable[[Connection], Outbox] = cdc_outbox) -> None:
+        super().__init__(engine)
+        self.make_outbox = outbox
+
+    def bind(self, connection: Connection) -> None:
+        self.posts = SqlPostRepository(connection)
+        self.outbox = self.make_outbox(connection)

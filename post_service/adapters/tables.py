@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.mysql import CHAR, DATETIME
 
-from post_service.domain.posts import TITLE_MAX_CHARS
+from contract.events import TITLE_MAX_CHARS
 
 metadata = MetaData()
 

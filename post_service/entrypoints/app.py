@@ -8,16 +8,14 @@ from typing import Annotated
 import orjson
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, status
-from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from fastapi.responses import Response
 
+from chassis.api import create_api
+from chassis.logs import configure_logging
+from contract.events import ID_MAX
 from post_service.bootstrap import Bootstrapped, bootstrap
 from post_service.domain.posts import NewPost
-from post_service.entrypoints.body_limit import BodySizeLimit
-from post_service.entrypoints.metrics import RequestMetrics, metrics_endpoint
-from post_service.entrypoints.schemas import BIGINT_MAX, PostCreate, PostCreatedPublic, PostPublic
-from post_service.logs import configure_logging
+from post_service.entrypoints.schemas import PostCreate, PostCreatedPublic, PostPublic
 from post_service.service import posts as use_cases
 from post_service.settings import Settings
 
@@ -47,7 +45,7 @@ def create_post(body: PostCreate, deps: Deps) -> Response:
 
 
 @posts.get("/{post_id}", response_model=PostPublic)
-def get_post(post_id: Annotated[int, Path(gt=0, le=BIGINT_MAX)], deps: Deps) -> PostPublic:
+def get_post(post_id: Annotated[int, Path(gt=0, le=ID_MAX)], deps: Deps) -> PostPublic:
     """Returns one post."""
     try:
         post = use_cases.get_post(deps.unit_of_work, post_id)
@@ -62,46 +60,16 @@ def get_post(post_id: Annotated[int, Path(gt=0, le=BIGINT_MAX)], deps: Deps) -> 
     )
 
 
-health = APIRouter(tags=["health"])
-
-
-@health.get("/healthz")
-def healthz() -> dict[str, str]:
-    """The process is alive."""
-    return {"status": "ok"}
-
-
-@health.get("/readyz")
-def readyz(deps: Deps) -> JSONResponse:
-    """The database answers."""
-    try:
-        with deps.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except DBAPIError:
-        return JSONResponse({"status": "database unavailable"}, status.HTTP_503_SERVICE_UNAVAILABLE)
-    return JSONResponse({"status": "ready"})
-
-
-async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
-    """A database that cannot be reached is the server's trouble, not the client's: 503, not 500."""
-    log.warning("database error", path=request.url.path, error=str(error))
-    return JSONResponse(
-        {"detail": "the database is unavailable; nothing was stored, try again"},
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-    )
-
-
 def create_app(deps: Bootstrapped) -> FastAPI:
-    app = FastAPI(title="post service", version="1.0")
-    app.add_middleware(RequestMetrics)
-    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    # A post is at most 10,000 characters of content: even all escaped as \uXXXX, that fits.
-    app.add_middleware(BodySizeLimit, max_bytes=128 * 1024)
+    app = create_api(
+        service="post",
+        engine=deps.engine,
+        routers=[posts],
+        # A post is at most 10,000 characters of content: even all escaped as \uXXXX, that fits.
+        max_body_bytes=128 * 1024,
+        unavailable_detail="the database is unavailable; nothing was stored, try again",
+    )
     app.state.deps = deps
-    app.include_router(posts)
-    app.include_router(health)
-    for unavailable in (OperationalError, InterfaceError):
-        app.add_exception_handler(unavailable, database_unavailable)
     return app
 
 

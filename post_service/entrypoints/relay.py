@@ -1,11 +1,8 @@
-"""The polling relay (relay mode `polling`, the tutorial's V2): `python -m post_service relay`.
+"""The polling relay's process (relay mode `polling`): `python -m post_service relay`.
 
-Each round, in one transaction: claim a batch of unpublished rows (FOR UPDATE SKIP LOCKED),
-publish them with an idempotent producer (acks=all), wait for Kafka's acknowledgements, and mark
-published only the rows Kafka acknowledged; then commit. The tutorial marked rows sent before the
-broker confirmed, and lost them while Kafka was down. Here a row Kafka did not acknowledge stays
-unpublished and is sent again: at least once, in order, and the subscriber's inbox removes the
-duplicates.
+It runs the use cases of post_service/service/relay.py in a loop: a batch at once while there
+is more, a poll interval's wait when there is none, a growing backoff while Kafka or the
+database fails; now and then it purges published rows and measures the backlog.
 """
 
 from __future__ import annotations
@@ -17,11 +14,10 @@ from types import FrameType
 
 import structlog
 from prometheus_client import Counter, Gauge, start_http_server
-from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from post_service.adapters import pending_events
-from post_service.adapters.kafka import EventPublisher
+from post_service.bootstrap import RelayDependencies
+from post_service.service import relay as use_cases
 from post_service.settings import RelaySettings
 
 log = structlog.get_logger()
@@ -38,10 +34,9 @@ MAX_BACKOFF_S = 5.0
 
 
 class Relay:
-    def __init__(self, settings: RelaySettings, engine: Engine, publisher: EventPublisher) -> None:
+    def __init__(self, settings: RelaySettings, deps: RelayDependencies) -> None:
         self.settings = settings
-        self.engine = engine
-        self.publisher = publisher
+        self.deps = deps
         self.stopping = threading.Event()
         self.next_purge = time.monotonic()
         self.next_lag = time.monotonic()
@@ -68,29 +63,24 @@ class Relay:
             else:
                 backoff = self.settings.relay_poll_interval_s  # nothing to do until the next poll
             self.stopping.wait(backoff)
-        self.publisher.close()
+        self.deps.publisher.close()
 
     def round(self) -> tuple[int, int]:
-        """Claims, publishes and marks one batch; returns (claimed, acknowledged)."""
-        with self.engine.begin() as connection:
-            events = pending_events.claim(connection, self.settings.relay_batch_size)
-            LAST_BATCH.set(len(events))
-            if not events:
-                return 0, 0
-            acknowledged = self.publisher.publish(events, timeout_s=10)
-            pending_events.mark_published(connection, acknowledged)
-        PUBLISHED.inc(len(acknowledged))
-        if len(acknowledged) < len(events):
-            UNACKNOWLEDGED.inc(len(events) - len(acknowledged))
-            log.warning("kafka did not acknowledge", unacknowledged=len(events) - len(acknowledged))
-        return len(events), len(acknowledged)
+        claimed, acknowledged = use_cases.publish_pending(
+            self.deps.unit_of_work, self.deps.publisher, self.settings.relay_batch_size
+        )
+        LAST_BATCH.set(claimed)
+        PUBLISHED.inc(acknowledged)
+        if acknowledged < claimed:
+            UNACKNOWLEDGED.inc(claimed - acknowledged)
+            log.warning("kafka did not acknowledge", unacknowledged=claimed - acknowledged)
+        return claimed, acknowledged
 
     def measure_lag_when_due(self) -> None:
         if time.monotonic() < self.next_lag:
             return
         self.next_lag = time.monotonic() + LAG_EVERY_S
-        with self.engine.connect() as connection:
-            rows, age_s = pending_events.backlog(connection)
+        rows, age_s = use_cases.backlog(self.deps.unit_of_work)
         LAG_ROWS.set(rows)
         LAG_SECONDS.set(age_s)
 
@@ -98,24 +88,14 @@ class Relay:
         if time.monotonic() < self.next_purge:
             return
         self.next_purge = time.monotonic() + self.settings.relay_purge_interval_s
-        with self.engine.begin() as connection:
-            PURGED.inc(pending_events.purge(connection, self.settings.relay_retention_s))
+        PURGED.inc(
+            use_cases.purge_published(self.deps.unit_of_work, self.settings.relay_retention_s)
+        )
 
 
-def run(settings: RelaySettings) -> None:
+def run(settings: RelaySettings, deps: RelayDependencies) -> None:
     start_http_server(settings.metrics_port, addr=settings.metrics_host)
-    engine = create_engine(
-        settings.db_url(settings.relay_db_user, settings.relay_db_password),
-        pool_size=1,
-        pool_pre_ping=True,
-        # Under REPEATABLE READ the claim's FOR UPDATE would also lock the gaps of the index it
-        # scans, and block the post service's inserts for as long as Kafka takes to answer.
-        isolation_level="READ COMMITTED",
-    )
-    publisher = EventPublisher(
-        settings.kafka_bootstrap_servers, settings.events_topic, message_timeout_ms=10_000
-    )
-    relay = Relay(settings, engine, publisher)
+    relay = Relay(settings, deps)
     signal.signal(signal.SIGTERM, relay.stop)
     signal.signal(signal.SIGINT, relay.stop)
     log.info("polling relay started", interval_s=settings.relay_poll_interval_s)

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from post_service.domain.posts import CONTENT_MAX_CHARS, TITLE_MAX_CHARS
+from contract.events import ID_MAX, TITLE_MAX_CHARS
+from post_service.domain.posts import CONTENT_MAX_CHARS
 
-BIGINT_MAX = 2**63 - 1
-Id = Annotated[int, Field(gt=0, le=BIGINT_MAX)]
+Id = Annotated[int, Field(gt=0, le=ID_MAX)]
 
 
 class PostCreate(BaseModel):

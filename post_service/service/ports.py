@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from datetime import datetime
-from types import TracebackType
 
-from post_service.domain.posts import NewPost, Post, PostCreated
+import chassis.unit_of_work
+from contract.events import PostCreated
+from post_service.domain.posts import NewPost, Post
 
 
 class PostRepository(abc.ABC):
@@ -28,26 +30,44 @@ class Outbox(abc.ABC):
     def append(self, event: PostCreated) -> None: ...
 
 
-class UnitOfWork(abc.ABC):
-    """One database transaction: rolled back on leaving the block unless committed."""
+class UnitOfWork(chassis.unit_of_work.UnitOfWork):
+    """One transaction over the posts and the outbox."""
 
     posts: PostRepository
     outbox: Outbox
 
-    def __enter__(self) -> UnitOfWork:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.rollback()
+class PendingEvents(abc.ABC):
+    """The outbox rows the polling relay has not published yet."""
 
     @abc.abstractmethod
-    def commit(self) -> None: ...
+    def claim(self, limit: int) -> list[PostCreated]:
+        """The oldest unpublished events, held by this transaction until it ends."""
 
     @abc.abstractmethod
-    def rollback(self) -> None:
-        """Undoes what was not committed; does nothing after a commit."""
+    def mark_published(self, event_ids: set[str]) -> None: ...
+
+    @abc.abstractmethod
+    def backlog(self) -> tuple[int, float]:
+        """How many rows wait to be published, and the age in seconds of the oldest."""
+
+    @abc.abstractmethod
+    def purge(self, older_than_s: float) -> int:
+        """Deletes published rows older than that; returns how many."""
+
+
+class RelayUnitOfWork(chassis.unit_of_work.UnitOfWork):
+    """One transaction of the polling relay over the outbox."""
+
+    pending: PendingEvents
+
+
+class Publisher(abc.ABC):
+    """Sends events to Kafka and says which ones Kafka acknowledged."""
+
+    @abc.abstractmethod
+    def publish(self, events: Sequence[PostCreated], timeout_s: float) -> set[str]:
+        """Waits up to timeout_s for Kafka's answers; returns the acknowledged event ids."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...

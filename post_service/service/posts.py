@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from post_service.domain.posts import NewPost, Post, PostCreated
+from contract.events import PostCreated
+from post_service.domain.posts import NewPost, Post
 from post_service.service.ports import UnitOfWork
 
 
@@ -23,7 +24,7 @@ def create_post(
     the `direct` relay mode has one) publishes the event itself, and may lose it."""
     with unit_of_work() as uow:
         post = uow.posts.add(new_post)
-        event = PostCreated.of(post)
+        event = post.created_event()
         uow.outbox.append(event)
         uow.commit()
     if after_commit is not None:
@@ -43,7 +44,7 @@ def resend_events(
             posts = uow.posts.created_since(since, after_post_id, batch_size)
             for post in posts:
                 if post.event_id is not None:
-                    uow.outbox.append(PostCreated.of(post))
+                    uow.outbox.append(post.created_event())
                     resent += 1
             uow.commit()
         if len(posts) < batch_size:

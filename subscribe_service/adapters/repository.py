@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC
-from types import TracebackType
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, RootTransaction, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
+import chassis.unit_of_work
+from contract.events import PostCreated
 from subscribe_service.adapters.tables import notifications, processed_events, subscriptions
-from subscribe_service.domain.events import PostCreated
 from subscribe_service.domain.notifications import Notification
 from subscribe_service.service.ports import Inbox, Notifications, Subscriptions, UnitOfWork
 
@@ -98,30 +98,8 @@ class SqlNotifications(Notifications):
         ]
 
 
-class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def __enter__(self) -> SqlUnitOfWork:
-        self.connection = self.engine.connect()
-        self.transaction: RootTransaction = self.connection.begin()
-        self.subscriptions = SqlSubscriptions(self.connection)
-        self.inbox = SqlInbox(self.connection)
-        self.notifications = SqlNotifications(self.connection)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        super().__exit__(exc_type, exc, traceback)
-        self.connection.close()
-
-    def commit(self) -> None:
-        self.transaction.commit()
-
-    def rollback(self) -> None:
-        if self.transaction.is_active:
-            self.transaction.rollback()
+class SqlUnitOfWork(chassis.unit_of_work.SqlUnitOfWork, UnitOfWork):
+    def bind(self, connection: Connection) -> None:
+        self.subscriptions = SqlSubscriptions(connection)
+        self.inbox = SqlInbox(connection)
+        self.notifications = SqlNotifications(connection)

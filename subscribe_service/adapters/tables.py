@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, UniqueConstraint, text
 from sqlalchemy.dialects.mysql import CHAR, DATETIME
 
-from subscribe_service.domain.events import TITLE_MAX_CHARS
+from contract.events import TITLE_MAX_CHARS
 
 metadata = MetaData()
 NOW = text("CURRENT_TIMESTAMP(6)")

@@ -11,26 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 from uuid import UUID
 
-POST_CREATED: Final = "PostCreated"
-TITLE_MAX_CHARS: Final = 200
+from contract.events import (
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    ID_MAX,
+    POST_CREATED,
+    TITLE_MAX_CHARS,
+    PostCreated,
+)
 
 
 class InvalidEvent(ValueError):
     """A message that can never be applied: it goes to the dead-letter topic."""
-
-
-@dataclass(frozen=True)
-class PostCreated:
-    event_id: UUID
-    post_id: int
-    author_id: int
-    title: str
-    created_at: datetime
 
 
 def decode(value: bytes | None, headers: Mapping[str, bytes]) -> PostCreated | None:
@@ -43,9 +39,9 @@ def decode(value: bytes | None, headers: Mapping[str, bytes]) -> PostCreated | N
         raise InvalidEvent(f"value is not JSON: {error}") from error
     if not isinstance(document, dict):
         raise InvalidEvent("value is not a JSON object")
-    if "id" in headers:
-        event_type = headers.get("eventType", POST_CREATED.encode()).decode(errors="replace")
-        return from_payload(_text(headers["id"]), event_type, document)
+    if EVENT_ID_HEADER in headers:
+        event_type = _text(headers.get(EVENT_TYPE_HEADER, POST_CREATED.encode()))
+        return from_payload(_text(headers[EVENT_ID_HEADER]), event_type, document)
     return from_change_event(document)
 
 
@@ -97,8 +93,8 @@ def _text(raw: bytes) -> str:
 
 
 def _positive_int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"expected a positive integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= ID_MAX:
+        raise ValueError(f"expected a positive integer up to {ID_MAX}, got {value!r}")
     return value
 
 

@@ -26,9 +26,10 @@ from tenacity import (
     wait_exponential,
 )
 
+from contract.events import PostCreated
 from subscribe_service.adapters.kafka import EventStream, headers_of
-from subscribe_service.bootstrap import Bootstrapped
-from subscribe_service.domain.events import InvalidEvent, PostCreated, decode
+from subscribe_service.bootstrap import Bootstrapped, ConsumerDependencies
+from subscribe_service.domain.events import InvalidEvent, decode
 from subscribe_service.service.notifications import notify_subscribers
 
 log = structlog.get_logger()
@@ -102,9 +103,10 @@ class Consumer:
             log.info("duplicates skipped", count=duplicates)
 
 
-def run(deps: Bootstrapped) -> None:
+def run(consumer_deps: ConsumerDependencies) -> None:
+    deps = consumer_deps.deps
     start_http_server(deps.settings.metrics_port, addr=deps.settings.metrics_host)
-    consumer = Consumer(deps, EventStream(deps.settings))
+    consumer = Consumer(deps, consumer_deps.stream)
     signal.signal(signal.SIGTERM, consumer.stop)
     signal.signal(signal.SIGINT, consumer.stop)
     started = time.monotonic()

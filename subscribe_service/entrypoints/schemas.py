@@ -8,8 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BIGINT_MAX = 2**63 - 1
-Id = Annotated[int, Field(gt=0, le=BIGINT_MAX)]
+from contract.events import ID_MAX
+
+Id = Annotated[int, Field(gt=0, le=ID_MAX)]
 
 
 class SubscriptionCreate(BaseModel):

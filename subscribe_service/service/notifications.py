@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from subscribe_service.domain.events import PostCreated
+from contract.events import PostCreated
 from subscribe_service.domain.notifications import Notification
 from subscribe_service.service.ports import UnitOfWork
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from types import TracebackType
 
-from subscribe_service.domain.events import PostCreated
+import chassis.unit_of_work
+from contract.events import PostCreated
 from subscribe_service.domain.notifications import Notification
 
 
@@ -39,30 +39,12 @@ class Notifications(abc.ABC):
     def latest_for(self, subscriber_id: int, limit: int) -> list[Notification]: ...
 
 
-class UnitOfWork(abc.ABC):
-    """One database transaction: rolled back on leaving the block unless committed."""
+class UnitOfWork(chassis.unit_of_work.UnitOfWork):
+    """One transaction over subscriptions, the inbox and notifications."""
 
     subscriptions: Subscriptions
     inbox: Inbox
     notifications: Notifications
-
-    def __enter__(self) -> UnitOfWork:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.rollback()
-
-    @abc.abstractmethod
-    def commit(self) -> None: ...
-
-    @abc.abstractmethod
-    def rollback(self) -> None:
-        """Undoes what was not committed; does nothing after a commit."""
 
 
 class Notifier(abc.ABC):

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from connect.native import databases
-from connect.native.layout import Layout
+from deploy.native import databases
+from deploy.native.layout import Layout
 from tests.e2e.system import post, subscribe, wait_notified
 from tests.random_refs import random_id
 from tests.running_stack import CONNECT_URL, REPO, eventually, make

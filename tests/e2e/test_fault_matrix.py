@@ -44,7 +44,7 @@ def load_through(faults: list[str], report: Path) -> dict[str, Any]:
         ("connect@5s:kill", "kafka connect SIGKILLed"),
         ("subscribe-consumer@5s:kill", "consumer SIGKILLed mid-batch"),
         ("subscribe-consumer@5s+5s", "consumer stopped with SIGTERM mid-load"),
-        ("mariadb-subscribe@5s+10s", "subscribe database restarted"),
+        ("subscribe-db@5s+10s", "subscribe database restarted"),
     ],
 )
 def test_nothing_is_lost_or_doubled_through(fault: str, name: str) -> None:
@@ -56,7 +56,7 @@ def test_nothing_is_lost_or_doubled_through(fault: str, name: str) -> None:
 
 
 def test_the_post_database_restarting_costs_clear_503s_and_no_post_without_its_event() -> None:
-    summary = load_through(["mariadb-post@5s+8s"], REPORTS / "mariadb-post.json")
+    summary = load_through(["post-db@5s+8s"], REPORTS / "post-db.json")
     # While the database is away the API answers 503 (or, for requests queued behind it, the
     # client times out: 0); never a 500. Every post it accepted reached its subscribers.
     assert set(summary["statuses"]) <= {"201", "503", "0"}

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connect.native.layout import Layout
+from deploy.native.layout import Layout
 from tests.e2e.system import post, subscribe, wait_notified
 from tests.random_refs import random_id
 from tests.running_stack import eventually

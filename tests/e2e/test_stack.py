@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from connect.native.layout import Layout, read_env_file
-from connect.native.supervisor import Supervisor
+from deploy.native.layout import Layout, read_env_file
+from deploy.native.supervisor import Supervisor
 from tests.running_stack import make
 
 PARTS = (
-    "mariadb-post",
-    "mariadb-subscribe",
+    "post-db",
+    "subscribe-db",
     "kafka",
     "connect",
     "post-service",

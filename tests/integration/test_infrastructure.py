@@ -9,6 +9,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from connect.connector import EVENTS_CONNECTOR, Flavour, events_topic, render, schema_history_topic
+from deploy import parts
 from tests.running_stack import CONNECT_URL, KAFKA, REPO
 
 
@@ -48,7 +49,7 @@ def test_the_connector_runs_the_rendered_mariadb_config() -> None:
         EVENTS_CONNECTOR,
         Flavour.MARIADB,
         database_host="127.0.0.1",
-        database_port=3306,
+        database_port=parts.POST_DB.port,
         kafka_bootstrap_servers=KAFKA,
     )
     assert {k: v for k, v in running.items() if k != "name"} == expected

@@ -7,7 +7,11 @@ import os
 import pymysql
 import pytest
 
-POST_SERVER, SUBSCRIBE_SERVER = ("127.0.0.1", 3306), ("127.0.0.1", 3307)
+from deploy import parts
+
+POST_SERVER, SUBSCRIBE_SERVER = (
+    (part.host, part.port) for part in (parts.POST_DB, parts.SUBSCRIBE_DB)
+)
 # Access denied: to a database, a login (MySQL, MariaDB), a table, an action.
 DENIED = (1044, 1045, 1698, 1142, 1227)
 

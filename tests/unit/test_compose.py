@@ -15,8 +15,8 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from connect.native.layout import VERSIONS
 from connect.register import RegistrationSettings
+from deploy.native.layout import VERSIONS
 from post_service.settings import MigrationSettings as PostMigrationSettings
 from post_service.settings import RelaySettings
 from post_service.settings import Settings as PostSettings
@@ -45,7 +45,7 @@ def resolve(env_file_text: str, tmp_path: Path) -> subprocess.CompletedProcess[s
 
 @pytest.fixture(scope="module")
 def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    env = (REPO / "connect" / "versions.env").read_text() + ENV_EXAMPLE.read_text()
+    env = (REPO / "deploy" / "versions.env").read_text() + ENV_EXAMPLE.read_text()
     resolved = resolve(env, tmp_path_factory.mktemp("compose"))
     assert resolved.returncode == 0, resolved.stderr
     document: dict[str, Any] = yaml.safe_load(resolved.stdout)
@@ -58,7 +58,7 @@ def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_compose_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
-    env = (REPO / "connect" / "versions.env").read_text() + "\n".join(
+    env = (REPO / "deploy" / "versions.env").read_text() + "\n".join(
         line for line in ENV_EXAMPLE.read_text().splitlines() if "DEBEZIUM" not in line
     )
     resolved = resolve(env, tmp_path)
@@ -91,7 +91,7 @@ def test_every_dependency_waits_for_health_or_completion(compose: dict[str, Any]
 
 def test_images_match_the_native_stacks_versions(compose: dict[str, Any]) -> None:
     every = services(compose)
-    assert every["mysql-post"]["image"] == VERSIONS["MYSQL_IMAGE"]
+    assert every["post-db"]["image"] == VERSIONS["MYSQL_IMAGE"]
     assert VERSIONS["MYSQL_IMAGE"].startswith("mysql:8.4")
     assert every["kafka"]["image"] == VERSIONS["KAFKA_IMAGE"]
     assert VERSIONS["KAFKA_IMAGE"].endswith(":" + VERSIONS["KAFKA_VERSION"])

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 import structlog
 
+from chassis.logs import configure_logging
 from post_service.adapters.kafka import EventPublisher
-from post_service.logs import configure_logging as configure_post_logging
-from subscribe_service.logs import configure_logging as configure_subscribe_logging
 from tests.running_stack import eventually
 
 
@@ -25,9 +24,9 @@ def reset_logging() -> Iterator[None]:
     structlog.reset_defaults()
 
 
-@pytest.fixture(params=[configure_post_logging, configure_subscribe_logging])
-def configure(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    configure_logging: Callable[[str], None] = request.param
+@pytest.fixture
+def configure() -> Callable[[str], None]:
+    """Both services' processes configure their logs with this one function."""
     return configure_logging
 
 
@@ -59,7 +58,7 @@ def test_uvicorns_records_and_our_events_are_one_json_object_a_line(
 
 
 def test_librdkafkas_own_lines_are_json_too(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_post_logging("info")
+    configure_logging("info")
     publisher = EventPublisher("127.0.0.1:1", "nowhere", message_timeout_ms=1000)
 
     def client_lines() -> list[dict[str, Any]]:

@@ -11,10 +11,11 @@ import structlog
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from connect.connector import EVENTS_CONNECTOR
-from connect.native import databases
-from connect.native.layout import Layout, read_env_file
-from connect.native.supervisor import Supervisor
 from connect.register import RegistrationSettings, set_paused
+from deploy import parts
+from deploy.native import databases
+from deploy.native.layout import Layout, read_env_file
+from deploy.native.supervisor import Supervisor
 from post_service.settings import RelayMode
 
 log = structlog.get_logger()
@@ -41,14 +42,14 @@ def switch(layout: Layout, supervisor: Supervisor, mode: RelayMode) -> None:
         set_paused(connector, EVENTS_CONNECTOR, paused=False)
     else:
         set_paused(connector, EVENTS_CONNECTOR, paused=True)
-    supervisor.restart("post-service")
+    supervisor.restart(parts.POST_SERVICE.name)
     if mode == RelayMode.POLLING:
-        supervisor.start("post-relay")
+        supervisor.start(parts.POST_RELAY.name)
     elif previous == RelayMode.POLLING:
         # Rows written in polling mode still go out through the relay before it stops.
         polling = Retrying(
             stop=stop_after_delay(120), wait=wait_fixed(0.5), retry=retry_if_result(bool)
         )
         polling(unpublished_rows, layout)
-        supervisor.stop("post-relay")
+        supervisor.stop(parts.POST_RELAY.name)
     log.info("relay mode switched", previous=str(previous), mode=str(mode))

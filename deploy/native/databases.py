@@ -7,18 +7,21 @@ from dataclasses import dataclass
 
 import structlog
 
-from connect.native.layout import REPO, Layout
+from deploy import parts
+from deploy.native.layout import REPO, Layout
+from deploy.parts import Part
 
 log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
 class DatabaseServer:
-    """One server instance, named as its supervisord program."""
+    """One server instance: its part (name, port) and the database it holds."""
 
-    program: str
+    part: Part
     database: str
-    port: int
+    # Its name before the parts had one name in every topology: its data folder is taken over.
+    legacy_name: str
     # Session variable in mysql/<database>.sql -> environment variable holding the password.
     password_variables: dict[str, str]
 
@@ -28,9 +31,9 @@ class DatabaseServer:
 
 
 POST_DB = DatabaseServer(
-    program="mariadb-post",
+    part=parts.POST_DB,
     database="post_service_db",
-    port=3306,
+    legacy_name="mariadb-post",
     password_variables={
         "post_service_password": "POST_SERVICE_DB_PASSWORD",
         "post_migrator_password": "POST_MIGRATOR_DB_PASSWORD",
@@ -39,23 +42,28 @@ POST_DB = DatabaseServer(
     },
 )
 SUBSCRIBE_DB = DatabaseServer(
-    program="mariadb-subscribe",
+    part=parts.SUBSCRIBE_DB,
     database="subscribe_service_db",
-    port=3307,
+    legacy_name="mariadb-subscribe",
     password_variables={
         "subscribe_service_password": "SUBSCRIBE_SERVICE_DB_PASSWORD",
         "subscribe_migrator_password": "SUBSCRIBE_MIGRATOR_DB_PASSWORD",
     },
 )
 SERVERS = (POST_DB, SUBSCRIBE_DB)
+BY_PART = {server.part.name: server for server in SERVERS}
 
 
 def initialize_datadir(layout: Layout, server: DatabaseServer) -> None:
     """Creates the system tables once; root may only log in over the local socket, as OS root."""
-    datadir = layout.datadir(server.program)
+    datadir = layout.datadir(server.part.name)
+    legacy = layout.datadir(server.legacy_name)
+    if legacy.is_dir() and not datadir.exists():
+        log.info("renaming the data folder", old=str(legacy), new=str(datadir))
+        legacy.rename(datadir)
     if (datadir / "mysql").is_dir():
         return
-    log.info("initializing MariaDB data", server=server.program)
+    log.info("initializing MariaDB data", server=server.part.name)
     subprocess.run(
         [
             "mariadb-install-db",
@@ -81,7 +89,7 @@ def apply_users(layout: Layout, server: DatabaseServer, passwords: dict[str, str
         for variable, env_name in server.password_variables.items()
     )
     subprocess.run(
-        ["mariadb", f"--socket={layout.socket(server.program)}", "--user=root", "--batch"],
+        ["mariadb", f"--socket={layout.socket(server.part.name)}", "--user=root", "--batch"],
         input=preamble + server.sql,
         text=True,
         check=True,
@@ -91,7 +99,7 @@ def apply_users(layout: Layout, server: DatabaseServer, passwords: dict[str, str
 def query_as_admin(layout: Layout, server: DatabaseServer, sql: str) -> list[list[str]]:
     """Runs one query as the administrator over the local socket; returns its rows."""
     done = subprocess.run(
-        ["mariadb", f"--socket={layout.socket(server.program)}", "--user=root", "--batch",
+        ["mariadb", f"--socket={layout.socket(server.part.name)}", "--user=root", "--batch",
          "--skip-column-names", "--execute", sql],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
@@ -100,7 +108,7 @@ def query_as_admin(layout: Layout, server: DatabaseServer, sql: str) -> list[lis
 
 def ping(layout: Layout, server: DatabaseServer) -> bool:
     result = subprocess.run(
-        ["mariadb-admin", f"--socket={layout.socket(server.program)}", "--user=root", "ping"],
+        ["mariadb-admin", f"--socket={layout.socket(server.part.name)}", "--user=root", "ping"],
         capture_output=True,
     )
     return result.returncode == 0

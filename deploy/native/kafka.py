@@ -8,14 +8,14 @@ import uuid
 
 import structlog
 
-from connect.native.layout import REPO, Layout
+from deploy import parts
+from deploy.native.layout import REPO, Layout
 
 log = structlog.get_logger()
 
-KAFKA_PORT = 9092
+# The KRaft controller's listener: inside the node only, so not a part of its own.
 CONTROLLER_PORT = 9093
-CONNECT_PORT = 8083
-BOOTSTRAP_SERVERS = f"127.0.0.1:{KAFKA_PORT}"
+BOOTSTRAP_SERVERS = parts.KAFKA.address
 
 
 def broker_properties(layout: Layout) -> str:
@@ -26,8 +26,8 @@ def broker_properties(layout: Layout) -> str:
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{CONTROLLER_PORT}",
-            f"listeners=PLAINTEXT://127.0.0.1:{KAFKA_PORT},CONTROLLER://127.0.0.1:{CONTROLLER_PORT}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{KAFKA_PORT}",
+            f"listeners=PLAINTEXT://{BOOTSTRAP_SERVERS},CONTROLLER://127.0.0.1:{CONTROLLER_PORT}",
+            f"advertised.listeners=PLAINTEXT://{BOOTSTRAP_SERVERS}",
             "controller.listener.names=CONTROLLER",
             "inter.broker.listener.name=PLAINTEXT",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -43,7 +43,7 @@ def worker_properties(layout: Layout) -> str:
         [
             "# The native stack: on loopback, with the Debezium plugin from the Maven cache.",
             f"bootstrap.servers={BOOTSTRAP_SERVERS}",
-            f"listeners=http://127.0.0.1:{CONNECT_PORT}",
+            f"listeners={parts.CONNECT.url}",
             "rest.advertised.host.name=127.0.0.1",
             f"plugin.path={layout.plugins}",
             "",

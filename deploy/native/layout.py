@@ -81,4 +81,4 @@ def read_env_file(path: Path) -> dict[str, str]:
     return pairs
 
 
-VERSIONS = read_env_file(REPO / "connect" / "versions.env")
+VERSIONS = read_env_file(REPO / "deploy" / "versions.env")

@@ -9,16 +9,31 @@ import subprocess
 import time
 from pathlib import Path
 
-from connect.native.layout import REPO, Layout
+from deploy import parts
+from deploy.native.layout import REPO, Layout
 
-CONFIG = REPO / "connect" / "native" / "supervisord.conf"
+CONFIG = REPO / "deploy" / "native" / "supervisord.conf"
 BIN = Path(REPO / ".venv" / "bin")
+
+
+def where_parts_listen() -> dict[str, str]:
+    """The ports of deploy/parts.py, as supervisord.conf and the services' settings read them."""
+    return {
+        "POST_DB_PORT": str(parts.POST_DB.port),
+        "SUBSCRIBE_DB_PORT": str(parts.SUBSCRIBE_DB.port),
+        "KAFKA_BOOTSTRAP_SERVERS": parts.KAFKA.address,
+        "POST_HTTP_PORT": str(parts.POST_SERVICE.port),
+        "POST_METRICS_PORT": str(parts.POST_RELAY.port),
+        "SUBSCRIBE_HTTP_PORT": str(parts.SUBSCRIBE_API.port),
+        "SUBSCRIBE_METRICS_PORT": str(parts.SUBSCRIBE_CONSUMER.port),
+    }
 
 
 class Supervisor:
     def __init__(self, layout: Layout, environment: dict[str, str]) -> None:
         self.layout = layout
         # What supervisord reads once, at its start: its configuration and the passwords.
+        environment = {**environment, **where_parts_listen()}
         self.fingerprint = hashlib.sha256(
             CONFIG.read_bytes() + json.dumps(environment, sort_keys=True).encode()
         ).hexdigest()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from connect.native.layout import Layout, read_env_file
+from deploy.native.layout import Layout, read_env_file
 
 PASSWORD_VARIABLES = (
     "POST_SERVICE_DB_PASSWORD",

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from functools import cache
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUESTS = Counter("post_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram(
-    "post_http_request_duration_seconds",
-    "From the request's arrival to its answer",
-    ["method", "route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-)
+
+@dataclass(frozen=True)
+class HttpMetrics:
+    requests: Counter
+    latency: Histogram
+
+
+@cache
+def http_metrics(service: str) -> HttpMetrics:
+    """The service's two HTTP metrics, `<service>_http_...`, registered once per process."""
+    return HttpMetrics(
+        Counter(f"{service}_http_requests_total", "HTTP requests", ["method", "route", "status"]),
+        Histogram(
+            f"{service}_http_request_duration_seconds",
+            "From the request's arrival to its answer",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        ),
+    )
 
 
 async def metrics_endpoint(request: Request) -> Response:
@@ -26,8 +40,9 @@ async def metrics_endpoint(request: Request) -> Response:
 class RequestMetrics:
     """Counts and times every request by its route's template (/posts/{post_id}, not the id)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
+        self.metrics = http_metrics(service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,8 +61,10 @@ class RequestMetrics:
             await self.app(scope, receive, recorded)
         finally:
             route = _route_of(scope)
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], route).observe(
+                time.perf_counter() - started
+            )
 
 
 def _route_of(scope: Scope) -> str:

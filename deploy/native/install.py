@@ -8,7 +8,7 @@ import subprocess
 
 import structlog
 
-from connect.native.layout import REPO, VERSIONS, Layout
+from deploy.native.layout import REPO, VERSIONS, Layout
 
 log = structlog.get_logger()
 
@@ -40,7 +40,7 @@ def ensure_jars(layout: Layout) -> None:
             "-q",
             "-B",
             "-f",
-            str(REPO / "connect" / "native" / "pom.xml"),
+            str(REPO / "deploy" / "native" / "pom.xml"),
             "package",
             f"-Dkafka.version={VERSIONS['KAFKA_VERSION']}",
             f"-Dscala.version={VERSIONS['SCALA_VERSION']}",

@@ -1,5 +1,5 @@
 """The native stack's commands (up, down, status, logs, start, stop, kill, relay-mode, install):
-`python -m connect.native --help` describes each."""
+`python -m deploy.native --help` describes each."""
 
 from __future__ import annotations
 
@@ -14,18 +14,20 @@ import structlog
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from connect.connector import EVENTS_CONNECTOR
-from connect.native import databases, kafka, relay_mode
-from connect.native.install import install
-from connect.native.layout import REPO, Layout
-from connect.native.parts import Part, parts
-from connect.native.secrets import ensure_secrets
-from connect.native.supervisor import Supervisor
 from connect.register import RegistrationSettings, register, set_paused
+from deploy import parts
+from deploy.native import databases, kafka, relay_mode
+from deploy.native.health import is_ready, listens, running_parts
+from deploy.native.install import install
+from deploy.native.layout import REPO, Layout
+from deploy.native.secrets import ensure_secrets
+from deploy.native.supervisor import Supervisor
+from deploy.parts import Part
 from post_service.settings import RelayMode
 
 log = structlog.get_logger()
 
-READY_TIMEOUT_S = {"kafka": 60.0, "connect": 120.0}
+READY_TIMEOUT_S = {parts.KAFKA.name: 60.0, parts.CONNECT.name: 120.0}
 DEFAULT_READY_TIMEOUT_S = 60.0
 
 
@@ -35,14 +37,14 @@ class NotReady(Exception):
 
 def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
     """Polls the part's readiness check until its deadline; gives up at once if it crashed."""
-    timeout = READY_TIMEOUT_S.get(part.program, DEFAULT_READY_TIMEOUT_S)
-    log_file = layout.logs / f"{part.program}.log"
+    timeout = READY_TIMEOUT_S.get(part.name, DEFAULT_READY_TIMEOUT_S)
+    log_file = layout.logs / f"{part.name}.log"
 
     def ready() -> None:
-        state = supervisor.state(part.program)
+        state = supervisor.state(part.name)
         if state in {"FATAL", "EXITED", "STOPPED", "BACKOFF"}:  # crashed while starting
-            sys.exit(f"{part.program} is {state}: see {log_file}")
-        if not part.ready():
+            sys.exit(f"{part.name} is {state}: see {log_file}")
+        if not is_ready(part, layout):
             raise NotReady
 
     polling = Retrying(
@@ -53,7 +55,7 @@ def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
     try:
         polling(ready)
     except RetryError:
-        sys.exit(f"{part.program} was not ready after {timeout:.0f}s: see {log_file}")
+        sys.exit(f"{part.name} was not ready after {timeout:.0f}s: see {log_file}")
 
 
 def migrate(environment: dict[str, str]) -> None:
@@ -81,27 +83,26 @@ def up(layout: Layout) -> None:
     kafka.prepare(layout)
     supervisor = Supervisor(layout, passwords)
     supervisor.ensure_running()
-    by_program = {part.program: part for part in parts(layout)}
 
     def start(*programs: str) -> None:
         supervisor.start(*programs)
         for program in programs:
-            wait_ready(by_program[program], layout, supervisor)
+            wait_ready(parts.BY_NAME[program], layout, supervisor)
 
-    start(*(server.program for server in databases.SERVERS), "kafka")
+    start(*(server.part.name for server in databases.SERVERS), parts.KAFKA.name)
     for server in databases.SERVERS:
         databases.apply_users(layout, server, passwords)
-    supervisor.start("connect")
+    supervisor.start(parts.CONNECT.name)
     migrate(passwords)
-    start("connect")
+    start(parts.CONNECT.name)
     os.environ.update(passwords)
     register(RegistrationSettings(kafka_bootstrap_servers=kafka.BOOTSTRAP_SERVERS))
     mode = relay_mode.current(layout)
     if mode != RelayMode.CDC:
         set_paused(RegistrationSettings(), EVENTS_CONNECTOR, paused=True)
-    start("post-service", "subscribe-api", "subscribe-consumer")
+    start(parts.POST_SERVICE.name, parts.SUBSCRIBE_API.name, parts.SUBSCRIBE_CONSUMER.name)
     if mode == RelayMode.POLLING:
-        start("post-relay")
+        start(parts.POST_RELAY.name)
     print_status(layout, supervisor)
     print(f"native stack up in {time.monotonic() - started:.1f}s")
 
@@ -109,13 +110,11 @@ def up(layout: Layout) -> None:
 def print_status(layout: Layout, supervisor: Supervisor) -> bool:
     healthy = True
     print(f"{'part':<20} {'state':<10} {'health':<9} listens on")
-    for part in parts(layout):
-        state = supervisor.state(part.program)
-        ready = state == "RUNNING" and part.ready()
+    for part in running_parts(layout):
+        state = supervisor.state(part.name)
+        ready = state == "RUNNING" and is_ready(part, layout)
         healthy &= ready
-        print(
-            f"{part.program:<20} {state:<10} {'ready' if ready else 'NOT READY':<9} {part.listens}"
-        )
+        print(f"{part.name:<20} {state:<10} {'ready' if ready else 'NOT READY':<9} {listens(part)}")
     mode = relay_mode.current(layout)
     for name, state in connector_states().items():
         # The outbox connector pauses while another relay mode runs; any other must run.
@@ -128,7 +127,7 @@ def print_status(layout: Layout, supervisor: Supervisor) -> bool:
 
 def connector_states() -> dict[str, str]:
     """Each registered connector's state, FAILED when any of its tasks failed."""
-    url = f"http://127.0.0.1:{kafka.CONNECT_PORT}/connectors?expand=status"
+    url = f"{parts.CONNECT.url}/connectors?expand=status"
     try:
         found = httpx.get(url, timeout=5).json()
     except httpx.HTTPError:
@@ -142,7 +141,7 @@ def connector_states() -> dict[str, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m connect.native", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m deploy.native", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="install MariaDB and resolve the Kafka/Debezium jars")
     commands.add_parser("up", help="start whatever is not running, in order, and wait until ready")
@@ -173,17 +172,13 @@ def main() -> int:
                 return 1
             return 0 if print_status(layout, supervisor) else 1
         case "logs":
-            names = arguments.programs or [part.program for part in parts(layout)]
+            names = arguments.programs or [part.name for part in running_parts(layout)]
             files = [str(layout.logs / f"{name}.log") for name in names]
             follow = [] if arguments.no_follow else ["-F"]
             return subprocess.run(["tail", "-n", "40", *follow, *files], check=False).returncode
         case "start":
             supervisor.start(arguments.program)
-            wait_ready(
-                {part.program: part for part in parts(layout)}[arguments.program],
-                layout,
-                supervisor,
-            )
+            wait_ready(parts.BY_NAME[arguments.program], layout, supervisor)
         case "stop":
             supervisor.stop(arguments.program)
         case "kill":
@@ -191,8 +186,8 @@ def main() -> int:
         case "relay-mode":
             if arguments.mode:
                 relay_mode.switch(layout, supervisor, RelayMode(arguments.mode))
-                for part in parts(layout):
-                    if part.program.startswith("post-"):
+                for part in running_parts(layout):
+                    if part.name.startswith("post-"):
                         wait_ready(part, layout, supervisor)
             print(f"relay mode: {relay_mode.current(layout)}")
     return 0

@@ -1,0 +1,42 @@
+"""Where a service's database is, and the engine every process of it builds from that."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
+from sqlalchemy import URL, Engine
+
+
+class DatabaseSettings(BaseSettings):
+    """Each service subclasses it with its own prefix (POST_, SUBSCRIBE_) and defaults."""
+
+    db_host: str = "127.0.0.1"
+    db_port: int
+    db_name: str
+
+    def db_url(self, user: str, password: SecretStr) -> URL:
+        return URL.create(
+            "mysql+pymysql",
+            username=user,
+            password=password.get_secret_value(),
+            host=self.db_host,
+            port=self.db_port,
+            database=self.db_name,
+            query={"charset": "utf8mb4"},
+        )
+
+
+def create_engine(url: URL, pool_size: int, **options: Any) -> Engine:
+    """A pool of exactly pool_size connections, each checked before use and renewed hourly, so a
+    restarted database costs a retry, not a stream of errors."""
+    return sqlalchemy.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        **options,
+    )

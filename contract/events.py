@@ -1,0 +1,74 @@
+"""The post events as they travel on Kafka: where, with which headers, and what they carry.
+
+A message on the events topic is the one Debezium's Outbox Event Router writes: the aggregate id
+(the post id) as the key, the event id in the `id` header, the event type in the `eventType`
+header, and the event's JSON payload as the value. The polling and direct relays write the same.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+from uuid import UUID
+
+AGGREGATE_TYPE: Final = "post"
+# The Event Router sends each aggregate type's events to TOPIC_PREFIX + its type.
+TOPIC_PREFIX: Final = "outbox.event."
+EVENTS_TOPIC: Final = TOPIC_PREFIX + AGGREGATE_TYPE
+DEAD_LETTER_TOPIC: Final = EVENTS_TOPIC + ".dlq"
+# The Event Router always puts the event id in a header named `id`; the type's header is ours.
+EVENT_ID_HEADER: Final = "id"
+EVENT_TYPE_HEADER: Final = "eventType"
+
+POST_CREATED: Final = "PostCreated"
+EVENT_TYPES: Final = (POST_CREATED,)
+
+SCHEMAS: Final = Path(__file__).with_name("schemas")
+
+
+@cache
+def payload_schema(event_type: str) -> dict[str, Any]:
+    """The JSON Schema of an event type's payload, checked in under contract/schemas/."""
+    schema: dict[str, Any] = json.loads((SCHEMAS / f"{event_type}.json").read_text())
+    return schema
+
+
+# Bounds both sides keep, read from the schema so that they are written once: what the post
+# service accepts, the subscribe database can store.
+_POST_CREATED_FIELDS: Final = payload_schema(POST_CREATED)["properties"]
+ID_MAX: Final[int] = _POST_CREATED_FIELDS["post_id"]["maximum"]  # a signed BIGINT
+TITLE_MAX_CHARS: Final[int] = _POST_CREATED_FIELDS["title"]["maxLength"]
+
+
+@dataclass(frozen=True)
+class PostCreated:
+    """What subscribers learn of a new post. Its event_id makes a redelivery recognisable."""
+
+    event_id: UUID
+    post_id: int
+    author_id: int
+    title: str
+    created_at: datetime
+
+    @property
+    def aggregate_id(self) -> str:
+        """The message key: one post's events stay in order in one partition."""
+        return str(self.post_id)
+
+    def payload(self) -> dict[str, object]:
+        """The message value, as `schemas/PostCreated.json` describes it."""
+        return {
+            "post_id": self.post_id,
+            "author_id": self.author_id,
+            "title": self.title,
+            "created_at": format_timestamp(self.created_at),
+        }
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with microseconds, as every event and API response carries it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
