@@ -135,13 +135,13 @@ compare: sync ## the three relay modes under the same load with a Kafka outage (
 
 test: sync ## the test command: bring the native stack up, run every tier, tear it down
 	@$(MAKE) --no-print-directory lint
-	@$(PYTEST) tests/unit
+	@$(PYTEST) tests/unit tests/contract
 	@STACK=native $(MAKE) --no-print-directory up
 	@status=0; $(PYTEST) tests/integration tests/e2e || status=$$?; \
 		STACK=native $(MAKE) --no-print-directory down; exit $$status
 
-unit: sync ## pure logic, no running parts
-	$(PYTEST) tests/unit
+unit: sync ## pure logic and the event contract, no running parts
+	$(PYTEST) tests/unit tests/contract
 
 integration: sync ## against the running databases and Kafka (`make up` first)
 	$(PYTEST) tests/integration

@@ -42,6 +42,9 @@ def payload_schema(event_type: str) -> dict[str, Any]:
 _POST_CREATED_FIELDS: Final = payload_schema(POST_CREATED)["properties"]
 ID_MAX: Final[int] = _POST_CREATED_FIELDS["post_id"]["maximum"]  # a signed BIGINT
 TITLE_MAX_CHARS: Final[int] = _POST_CREATED_FIELDS["title"]["maxLength"]
+# The schema's created_at pattern has four-digit years from 1000: a DATETIME column's range.
+EARLIEST: Final = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

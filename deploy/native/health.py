@@ -46,7 +46,8 @@ def listens(part: Part) -> str:
         case Health.KAFKA:
             return part.address
         case Health.HTTP:
-            return part.url if part.health_path == "/readyz" else part.health_url
+            # A process that serves only its metrics is reached there.
+            return part.health_url if part.health_path == "/metrics" else part.url
 
 
 def running_parts(layout: Layout) -> list[Part]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 
 import structlog
 
@@ -13,17 +14,41 @@ from deploy.native.layout import REPO, VERSIONS, Layout
 log = structlog.get_logger()
 
 MARIADB_PACKAGES = ("mariadb-server", "mariadb-client")
+# Kafka and Connect need Java 17 or newer; Maven resolves their jars and Debezium's.
+JAVA_PACKAGES = ("openjdk-17-jdk-headless", "maven")
+
+
+def ensure_packages(what: str, packages: tuple[str, ...]) -> None:
+    """Installs Debian's (or Ubuntu's) packages, or says exactly what to install."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit(f"{what} is missing: install {' '.join(packages)} (e.g. sudo apt-get install ...)")
+    log.info(f"installing {what} from the distribution's packages", packages=packages)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+
+
+def java_version() -> int:
+    """The major version of the `java` on the PATH, 0 if there is none."""
+    if not shutil.which("java"):
+        return 0
+    shown = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    quoted = shown.split('"')[1] if '"' in shown else "0"
+    return int(quoted.split(".")[0])
+
+
+def ensure_java() -> None:
+    if java_version() >= 17 and shutil.which("mvn"):
+        return
+    ensure_packages("Java 17 and Maven", JAVA_PACKAGES)
 
 
 def ensure_mariadb() -> None:
     if shutil.which("mariadbd") or os.path.exists("/usr/sbin/mariadbd"):
         return
-    log.info("installing MariaDB from Debian's packages", packages=MARIADB_PACKAGES)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", *MARIADB_PACKAGES], check=True, env=env)
+    ensure_packages("MariaDB", MARIADB_PACKAGES)
     # The package starts a system-wide server on 3306; the stack runs its own two instead.
-    subprocess.run(["service", "mariadb", "stop"], check=False, env=env)
+    subprocess.run(["service", "mariadb", "stop"], check=False)
 
 
 def ensure_jars(layout: Layout) -> None:
@@ -57,4 +82,5 @@ def ensure_jars(layout: Layout) -> None:
 def install(layout: Layout) -> None:
     layout.ensure_dirs()
     ensure_mariadb()
+    ensure_java()
     ensure_jars(layout)

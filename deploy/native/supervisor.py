@@ -13,6 +13,13 @@ from deploy import parts
 from deploy.native.layout import REPO, Layout
 
 CONFIG = REPO / "deploy" / "native" / "supervisord.conf"
+# What the programs read only when they start: a change to any of them restarts every program.
+READ_AT_START = (
+    CONFIG,
+    REPO / "mysql" / "conf.d" / "outbox.cnf",
+    REPO / "connect" / "kafka" / "broker.properties",
+    REPO / "connect" / "kafka" / "worker.properties",
+)
 BIN = Path(REPO / ".venv" / "bin")
 
 
@@ -34,8 +41,9 @@ class Supervisor:
         self.layout = layout
         # What supervisord reads once, at its start: its configuration and the passwords.
         environment = {**environment, **where_parts_listen()}
+        configuration = b"".join(path.read_bytes() for path in READ_AT_START)
         self.fingerprint = hashlib.sha256(
-            CONFIG.read_bytes() + json.dumps(environment, sort_keys=True).encode()
+            configuration + json.dumps(environment, sort_keys=True).encode()
         ).hexdigest()
         self.environment = {
             **os.environ,
@@ -64,7 +72,7 @@ class Supervisor:
         if self.is_running():
             if started_with.exists() and started_with.read_text() == self.fingerprint:
                 return
-            print("supervisord.conf or the passwords changed: restarting every process")
+            print("the configuration or the passwords changed: restarting every process")
             self.shutdown()
         subprocess.run(
             [str(BIN / "supervisord"), "-c", str(CONFIG)], env=self.environment, check=True

@@ -16,9 +16,11 @@ from typing import Any
 from uuid import UUID
 
 from contract.events import (
+    EARLIEST,
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
     ID_MAX,
+    LATEST,
     POST_CREATED,
     TITLE_MAX_CHARS,
     PostCreated,
@@ -99,7 +101,14 @@ def _positive_int(value: object) -> int:
 
 
 def _timestamp(value: object) -> datetime:
-    if isinstance(value, int):  # Debezium's MicroTimestamp, from a row without a JSON payload
-        return datetime.fromtimestamp(value / 1_000_000, UTC)
-    moment = datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        if isinstance(value, int):  # Debezium's MicroTimestamp, from a row without a JSON payload
+            moment = datetime.fromtimestamp(value / 1_000_000, UTC)
+        else:
+            moment = datetime.fromisoformat(str(value))
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (OverflowError, OSError) as error:  # beyond what datetime can hold
+        raise ValueError(f"created_at out of range: {value!r}") from error
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(f"created_at must lie in the years {EARLIEST.year} to {LATEST.year} (UTC)")
+    return moment

@@ -43,7 +43,7 @@ def test_make_up_restarts_a_supervisord_started_with_another_configuration() -> 
 
     printed = make("up")
 
-    assert "supervisord.conf or the passwords changed: restarting every process" in printed
+    assert "the configuration or the passwords changed: restarting every process" in printed
     assert_all_ready(printed)
     after = native_pids()
     assert after[0] != before[0]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import httpx
+import pymysql
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
@@ -53,3 +55,23 @@ def test_the_connector_runs_the_rendered_mariadb_config() -> None:
         kafka_bootstrap_servers=KAFKA,
     )
     assert {k: v for k, v in running.items() if k != "name"} == expected
+
+
+# Each server's service user, and the variable holding its password.
+USERS = {parts.POST_DB.name: "post_service", parts.SUBSCRIBE_DB.name: "subscribe_service"}
+PASSWORDS = {
+    parts.POST_DB.name: "POST_SERVICE_DB_PASSWORD",
+    parts.SUBSCRIBE_DB.name: "SUBSCRIBE_SERVICE_DB_PASSWORD",
+}
+
+
+@pytest.mark.parametrize("server", [parts.POST_DB, parts.SUBSCRIBE_DB])
+def test_every_database_server_commits_durably(server: parts.Part) -> None:
+    with pymysql.connect(
+        host=server.host, port=server.port, user=USERS[server.name],
+        password=os.environ[PASSWORDS[server.name]],
+    ) as connection, connection.cursor() as cursor:  # fmt: skip
+        cursor.execute(
+            "SELECT @@GLOBAL.sync_binlog, @@GLOBAL.innodb_flush_log_at_trx_commit, @@GLOBAL.log_bin"
+        )
+        assert cursor.fetchone() == (1, 1, 1)
