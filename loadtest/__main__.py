@@ -13,8 +13,6 @@ from deploy.native.layout import Layout, read_env_file
 from loadtest.faults import Fault
 from loadtest.report import chart, table, write_json
 from loadtest.run import Scenario, run
-from subscribe_service.bootstrap import bootstrap
-from subscribe_service.settings import Settings
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
@@ -60,8 +58,7 @@ def main() -> int:
         subscribe_url=args.subscribe_url,
         drain_timeout_s=args.drain_timeout,
     )
-    deps = bootstrap(Settings())
-    finished = asyncio.run(run(scenario, deps.engine))
+    finished = asyncio.run(run(scenario))
     summary = finished.summary()
     print(table(summary))
     write_json(summary, args.report)

@@ -14,6 +14,7 @@ import aiohttp
 from sqlalchemy import Engine, func, select
 
 from loadtest.generator import Sent
+from post_service.adapters.tables import posts
 from subscribe_service.adapters.tables import notifications
 
 
@@ -29,11 +30,14 @@ class Delivery:
 
 @dataclass
 class AuditResult:
-    accepted: int
+    accepted: int  # posts stored: answered 201, or found stored after an unknown outcome
     delivered: int  # accepted posts that reached every one of their author's subscribers
     lost_events: list[str] = field(default_factory=list)
     duplicated_events: list[str] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    # Requests without a clear answer (a timeout, a reset, a 5xx), found stored or not afterwards.
+    unknown_committed: int = 0
+    unknown_not_committed: int = 0
 
 
 class Audience:
@@ -57,13 +61,49 @@ class Audience:
 
 
 class Auditor:
-    def __init__(self, engine: Engine, audience: Audience) -> None:
+    """Reads the subscribe database for the notifications, and the post database to find out
+    whether a request without a clear answer stored its post."""
+
+    def __init__(self, engine: Engine, audience: Audience, post_engine: Engine) -> None:
         self.engine = engine
         self.audience = audience
+        self.post_engine = post_engine
 
     def expected(self, sent: list[Sent]) -> int:
         """Notifications the accepted posts must cause."""
-        return sum(len(self.audience.subscribers[s.author_id]) for s in sent if s.event_id)
+        return sum(len(self.audience.subscribers[s.author_id]) for s in sent if s.stored)
+
+    def resolve_unknown(self, sent: list[Sent]) -> None:
+        """Looks up, by its title (unique in the run), the post of every request whose outcome
+        the client does not know, and takes the event of each one that was stored."""
+        unknown = {s.title: s for s in sent if s.outcome_unknown}
+        titles = list(unknown)
+        with self.post_engine.connect() as connection:
+            for batch in (titles[i : i + 500] for i in range(0, len(titles), 500)):
+                rows = connection.execute(
+                    select(posts.c.title, posts.c.post_id, posts.c.event_id).where(
+                        posts.c.author_id.in_(self.audience.authors), posts.c.title.in_(batch)
+                    )
+                )
+                for row in rows:
+                    unknown[row.title].post_id = row.post_id
+                    unknown[row.title].event_id = row.event_id
+
+    def missing(self, sent: list[Sent]) -> int:
+        """(event, subscriber) pairs the accepted posts must cause and that are not there yet."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(notifications.c.event_id, notifications.c.subscriber_id).where(
+                    notifications.c.subscriber_id.in_(self.audience.all_subscribers)
+                )
+            ).all()
+        have = {(row.event_id, row.subscriber_id) for row in rows}
+        return sum(
+            (s.event_id, subscriber) not in have
+            for s in sent
+            if s.stored
+            for subscriber in self.audience.subscribers[s.author_id]
+        )
 
     def notification_count(self) -> int:
         with self.engine.connect() as connection:
@@ -93,6 +133,8 @@ class Auditor:
         ]
         pairs = Counter((d.event_id, d.subscriber_id) for d in deliveries)
         accepted = [(s.event_id, s.author_id) for s in sent if s.event_id]
+        unknown = [s for s in sent if s.outcome_unknown]
+        committed = sum(1 for s in unknown if s.stored)
         lost, duplicated = [], []
         for event_id, author in accepted:
             counts = [pairs[(event_id, s)] for s in self.audience.subscribers[author]]
@@ -106,4 +148,6 @@ class Auditor:
             lost_events=lost,
             duplicated_events=duplicated,
             deliveries=deliveries,
+            unknown_committed=committed,
+            unknown_not_committed=len(unknown) - committed,
         )

@@ -19,8 +19,6 @@ from loadtest.compare import switch_to
 from loadtest.faults import REPO, Fault
 from loadtest.run import Scenario, run
 from post_service.settings import RelayMode
-from subscribe_service.bootstrap import bootstrap
-from subscribe_service.settings import Settings
 
 DOC = REPO / "docs" / "benchmarks.md"
 CANDIDATE_RATES = (200, 300, 400, 500, 600, 800, 1000)
@@ -49,7 +47,7 @@ def measure(scenario: Scenario) -> Measured:
     print(
         f"--- {scenario.rate:g}/s for {scenario.duration_s:g}s {scenario.faults}", file=sys.stderr
     )
-    finished = asyncio.run(run(scenario, bootstrap(Settings()).engine))
+    finished = asyncio.run(run(scenario))
     return Measured(scenario, finished.summary())
 
 

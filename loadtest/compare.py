@@ -24,8 +24,6 @@ from loadtest.__main__ import REPORTS, load_native_secrets
 from loadtest.faults import REPO, Fault
 from loadtest.run import Scenario, run
 from post_service.settings import RelayMode
-from subscribe_service.bootstrap import bootstrap
-from subscribe_service.settings import Settings
 
 MODES = (RelayMode.DIRECT, RelayMode.POLLING, RelayMode.CDC)
 RELAY_USER = {RelayMode.DIRECT: None, RelayMode.POLLING: "post_relay", RelayMode.CDC: "debezium"}
@@ -57,7 +55,7 @@ def measure(mode: RelayMode, scenario: Scenario) -> dict[str, Any]:
     print(f"--- {mode}", file=sys.stderr, flush=True)
     switch_to(mode)
     before, started = relay_statements(RELAY_USER[mode]), time.monotonic()
-    finished = asyncio.run(run(scenario, bootstrap(Settings()).engine))
+    finished = asyncio.run(run(scenario))
     elapsed = time.monotonic() - started
     statements = relay_statements(RELAY_USER[mode]) - before
     summary = finished.summary()

@@ -21,10 +21,21 @@ class Sent:
 
     scheduled_s: float  # from the start of the run
     latency_ms: float
-    status: int  # 0: no answer (connection refused, timeout)
+    status: int  # 0: no answer (connection refused, reset, timeout)
     author_id: int
     event_id: str | None = None
     post_id: int | None = None
+    title: str = ""  # unique in the run: how a post of unknown outcome is found afterwards
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """No answer, or a server error: the post may have been stored all the same."""
+        return self.status == 0 or self.status >= 500
+
+    @property
+    def stored(self) -> bool:
+        """Accepted with a 201, or found stored afterwards (see Auditor.resolve_unknown)."""
+        return self.event_id is not None
 
 
 async def post_at_rate(
@@ -34,6 +45,7 @@ async def post_at_rate(
     authors: list[int],
     started: float,
     on_sent: Callable[[Sent], None],
+    run_id: str,
     connections: int = 64,
 ) -> list[Sent]:
     """Sends rate * duration posts, request i due at started + i / rate."""
@@ -44,7 +56,8 @@ async def post_at_rate(
 
         async def one(i: int, due: float) -> Sent:
             author = random.choice(authors)
-            body = {"author_id": author, "title": f"load {i} 🚀", "content": "open-loop load"}
+            title = f"load {run_id}-{i} 🚀"
+            body = {"author_id": author, "title": title, "content": "open-loop load"}
             status, created = 0, {}
             try:
                 async with session.post("/posts", json=body) as response:
@@ -60,6 +73,7 @@ async def post_at_rate(
                 author_id=author,
                 event_id=created.get("event_id"),
                 post_id=created.get("post_id"),
+                title=title,
             )
             on_sent(sent)
             return sent

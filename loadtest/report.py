@@ -60,6 +60,10 @@ class Run:
             "accepted": self.audit.accepted,
             "errors": len(errors),
             "statuses": dict(sorted(Counter(str(s.status) for s in self.sent).items())),
+            "unknown": {
+                "committed": self.audit.unknown_committed,
+                "not_committed": self.audit.unknown_not_committed,
+            },
             "delivered": self.audit.delivered,
             "lost": len(self.audit.lost_events),
             "duplicated": len(self.audit.duplicated_events),
@@ -90,6 +94,8 @@ def table(summary: dict[str, Any]) -> str:
         f"accepted {summary['accepted']}  errors {summary['errors']}  "
         f"delivered {summary['delivered']}  lost {summary['lost']}  "
         f"duplicated {summary['duplicated']}",
+        f"outcome unknown to the client: {summary['unknown']['committed']} stored, "
+        f"{summary['unknown']['not_committed']} not",
         f"{'ms':<6}" + "".join(f"{name:>10}" for name in [*PERCENTILES, "max"]),
     ]
     for kind in ("http_ms", "e2e_ms"):

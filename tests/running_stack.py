@@ -13,6 +13,8 @@ import httpx
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from deploy import parts
+from deploy.native import databases
+from deploy.native.layout import Layout
 
 REPO = Path(__file__).resolve().parents[1]
 POST_URL = parts.POST_SERVICE.url
@@ -50,6 +52,11 @@ def make(target: str, *variables: str) -> str:
     )
     assert done.returncode == 0, f"make {target} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
+
+
+def post_db_as_admin(sql: str) -> list[list[str]]:
+    """Runs SQL on the post database as its administrator, over the native stack's socket."""
+    return databases.query_as_admin(Layout.from_env(), databases.POST_DB, sql)
 
 
 def metric(name: str) -> float:

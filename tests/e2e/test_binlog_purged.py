@@ -9,15 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from deploy.native import databases
-from deploy.native.layout import Layout
 from tests.e2e.system import post, subscribe, wait_notified
 from tests.random_refs import random_id
 from tests.running_stack import CONNECT_URL, REPO, eventually, make
-
-
-def admin(sql: str) -> list[list[str]]:
-    return databases.query_as_admin(Layout.from_env(), databases.POST_DB, sql)
+from tests.running_stack import post_db_as_admin as admin
 
 
 def purge_the_binlog() -> None:

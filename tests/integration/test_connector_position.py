@@ -36,7 +36,7 @@ def test_the_connector_stores_its_position_when_nothing_it_captures_changed(
     with post_engine.begin() as connection:
         row = {"author_id": random_id(), "title": "not captured", "content": ""}
         created = connection.execute(insert(posts).values(**row, created_at=datetime.now(UTC)))
-        connection.execute(delete(posts).where(posts.c.post_id == created.inserted_primary_key[0]))
+        connection.execute(delete(posts).where(posts.c.post_id == created.lastrowid))
     with post_engine.connect() as connection:
         written = sequence_number(connection.scalar(text("SELECT @@gtid_binlog_pos")))
 

@@ -8,9 +8,9 @@ from uuid import uuid4
 
 from sqlalchemy import func, select
 
+from contract.events import PostCreated
 from subscribe_service.adapters.tables import notifications
 from subscribe_service.bootstrap import Bootstrapped
-from subscribe_service.domain.events import PostCreated
 from subscribe_service.service.notifications import notify_subscribers
 from subscribe_service.service.subscriptions import subscribe
 from tests.random_refs import random_id

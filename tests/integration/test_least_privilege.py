@@ -6,8 +6,15 @@ import os
 
 import pymysql
 import pytest
+from sqlalchemy import Engine, delete
 
+from contract.events import POST_CREATED
 from deploy import parts
+from post_service.adapters.repository import SqlUnitOfWork, polling_outbox
+from post_service.adapters.tables import post_event_outbox
+from post_service.domain.posts import NewPost
+from post_service.service.posts import create_post
+from tests.random_refs import random_id
 
 POST_SERVER, SUBSCRIBE_SERVER = (
     (part.host, part.port) for part in (parts.POST_DB, parts.SUBSCRIBE_DB)
@@ -68,13 +75,25 @@ def test_the_connector_user_can_write_nothing(statement: str) -> None:
     assert refused(POST_SERVER, "debezium", "DEBEZIUM_DB_PASSWORD", statement) in DENIED
 
 
-def test_the_connector_user_reads_the_outbox() -> None:
-    with (
-        connect(POST_SERVER, "debezium", "DEBEZIUM_DB_PASSWORD") as connection,
-        connection.cursor() as cursor,
-    ):
-        cursor.execute("SELECT COUNT(*) FROM post_service_db.post_event_outbox")
-        assert cursor.fetchone() is not None
+def test_the_connector_user_reads_the_outbox(post_engine: Engine) -> None:
+    # A row kept in the outbox, as the polling relay keeps it, for the connector user to read.
+    event = create_post(
+        lambda: SqlUnitOfWork(post_engine, polling_outbox), NewPost(random_id(), "kept", "")
+    )
+    event_id = str(event.event_id)
+    try:
+        with (
+            connect(POST_SERVER, "debezium", "DEBEZIUM_DB_PASSWORD") as connection,
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                "SELECT aggregateid, type FROM post_service_db.post_event_outbox WHERE id = %s",
+                (event_id,),
+            )
+            assert cursor.fetchall() == ((event.aggregate_id, POST_CREATED),)
+    finally:
+        with post_engine.begin() as cleanup:
+            cleanup.execute(delete(post_event_outbox).where(post_event_outbox.c.id == event_id))
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,15 @@ import threading
 from sqlalchemy import Engine, func, select, update
 
 from post_service.adapters import pending_events
-from post_service.adapters.repository import SqlUnitOfWork
+from post_service.adapters.repository import SqlUnitOfWork, no_outbox, polling_outbox
 from post_service.adapters.tables import post_event_outbox
 from post_service.domain.posts import NewPost
 from post_service.service.posts import create_post
-from post_service.settings import RelayMode
 from tests.random_refs import random_id
 
 
 def test_two_relays_claiming_at_once_get_disjoint_rows(post_engine: Engine) -> None:
-    polling = lambda: SqlUnitOfWork(post_engine, RelayMode.POLLING)  # noqa: E731
+    polling = lambda: SqlUnitOfWork(post_engine, polling_outbox)  # noqa: E731
     created = {
         str(create_post(polling, NewPost(random_id(), "poll", "")).event_id) for _ in range(6)
     }
@@ -49,10 +48,10 @@ def test_two_relays_claiming_at_once_get_disjoint_rows(post_engine: Engine) -> N
 
 def test_the_outbox_keeps_rows_in_polling_mode_only(post_engine: Engine) -> None:
     kept = create_post(
-        lambda: SqlUnitOfWork(post_engine, RelayMode.POLLING), NewPost(random_id(), "k", "")
+        lambda: SqlUnitOfWork(post_engine, polling_outbox), NewPost(random_id(), "k", "")
     )
     direct = create_post(
-        lambda: SqlUnitOfWork(post_engine, RelayMode.DIRECT), NewPost(random_id(), "d", "")
+        lambda: SqlUnitOfWork(post_engine, no_outbox), NewPost(random_id(), "d", "")
     )
     with post_engine.begin() as connection:
         ids = set(connection.scalars(select(post_event_outbox.c.id)))
@@ -67,7 +66,7 @@ def test_the_outbox_keeps_rows_in_polling_mode_only(post_engine: Engine) -> None
 
 def test_purge_deletes_only_published_rows_past_the_retention(post_engine: Engine) -> None:
     event = create_post(
-        lambda: SqlUnitOfWork(post_engine, RelayMode.POLLING), NewPost(random_id(), "p", "")
+        lambda: SqlUnitOfWork(post_engine, polling_outbox), NewPost(random_id(), "p", "")
     )
     with post_engine.begin() as connection:
         pending_events.purge(connection, older_than_s=0)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import uuid4
 
-from post_service.domain.posts import NewPost, Post, PostCreated, now
+from contract.events import PostCreated
+from post_service.domain.posts import NewPost, Post, now
 from post_service.service import ports as post_ports
-from subscribe_service.domain.events import PostCreated as ReceivedPost
 from subscribe_service.domain.notifications import Notification
 from subscribe_service.service import ports as subscribe_ports
 
@@ -98,7 +98,7 @@ class FakeInbox(subscribe_ports.Inbox):
     def __init__(self, store: SubscribeStore) -> None:
         self.store = store
 
-    def record(self, event: ReceivedPost) -> bool:
+    def record(self, event: PostCreated) -> bool:
         if str(event.event_id) in self.store.processed:
             return False
         self.store.processed.add(str(event.event_id))

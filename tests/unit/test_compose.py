@@ -15,6 +15,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from connect.connector import EVENTS_CONNECTOR, RAW_CONNECTOR, Flavour, render
 from connect.register import RegistrationSettings
 from deploy.native.layout import VERSIONS
 from post_service.settings import MigrationSettings as PostMigrationSettings
@@ -127,5 +128,21 @@ def test_every_setting_a_service_reads_is_provided(
     assert not any("127.0.0.1" in str(host) for host in hosts), f"{service} points at loopback"
 
 
-def test_connect_gets_the_password_its_connector_config_refers_to(compose: dict[str, Any]) -> None:
-    assert services(compose)["connect"]["environment"]["DEBEZIUM_DB_PASSWORD"]
+@pytest.mark.parametrize("connector", [EVENTS_CONNECTOR, RAW_CONNECTOR])
+def test_connect_gets_the_password_its_connector_config_refers_to(
+    compose: dict[str, Any], connector: str
+) -> None:
+    config = render(
+        connector,
+        Flavour.MYSQL,
+        database_host="post-db",
+        database_port=3306,
+        kafka_bootstrap_servers="kafka:9092",
+    )
+    reference = re.fullmatch(r"\$\{env:(?P<variable>[A-Z_]+)\}", config["database.password"])
+    assert reference, config["database.password"]
+    # The worker resolves the reference from its own environment; the database server created
+    # the connector's user with the password of the same name.
+    every = services(compose)
+    variable = reference["variable"]
+    assert every["connect"]["environment"][variable] == every["post-db"]["environment"][variable]

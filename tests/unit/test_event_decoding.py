@@ -8,7 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from subscribe_service.domain.events import InvalidEvent, PostCreated, decode
+from contract.events import PostCreated
+from subscribe_service.domain.events import InvalidEvent, decode
 
 EVENT_ID = uuid4()
 PAYLOAD = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from subscribe_service.domain.events import PostCreated
+from contract.events import PostCreated
 from subscribe_service.service.notifications import latest_notifications, notify_subscribers
 from subscribe_service.service.subscriptions import subscribe, unsubscribe
 from tests.unit.fakes import FakeSubscribeUnitOfWork, SubscribeStore
