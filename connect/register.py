@@ -156,8 +156,10 @@ def set_paused(settings: RegistrationSettings, name: str, paused: bool) -> None:
 def reset(settings: RegistrationSettings, name: str) -> None:
     """Starts a connector afresh: stopped, its offsets and schema history gone, it snapshots and
     then reads the binlog from the current position. Events between where it stood and now are
-    *not* read: follow with `python -m post_service reconcile --since ...` for that window."""
+    *not* read: follow with `python -m post_service reconcile --since ...` for that window.
+    A connector paused on purpose (another relay mode runs) stays paused."""
     with httpx.Client(base_url=settings.connect_url, timeout=30) as client:
+        was = client.get(f"/connectors/{name}/status").json()["connector"]["state"]
         client.put(f"/connectors/{name}/stop").raise_for_status()
 
         def stopped() -> None:
@@ -175,8 +177,9 @@ def reset(settings: RegistrationSettings, name: str) -> None:
                 raise NotReady("the schema history topic is still being deleted")
 
         wait_until(history_gone, settings)
-        client.put(f"/connectors/{name}/resume").raise_for_status()
-    log.info("connector reset", connector=name)
+        again = "pause" if was == "PAUSED" else "resume"
+        client.put(f"/connectors/{name}/{again}").raise_for_status()
+    log.info("connector reset", connector=name, state="PAUSED" if was == "PAUSED" else "RUNNING")
 
 
 def main() -> int:

@@ -11,20 +11,35 @@ from sqlalchemy import Connection, delete, func, select, update
 import chassis.unit_of_work
 from contract.events import PostCreated
 from post_service.adapters.tables import post_event_outbox as outbox
-from post_service.service.ports import PendingEvents, RelayUnitOfWork
+from post_service.service.ports import Claimed, PendingEvents, RelayUnitOfWork
 
 
-def claim(connection: Connection, limit: int) -> list[PostCreated]:
-    """The oldest unpublished events, locked until this transaction ends. SKIP LOCKED passes over
+def claim(connection: Connection, limit: int) -> Claimed:
+    """The oldest unpublished rows, locked until this transaction ends. SKIP LOCKED passes over
     rows another relay holds, so two relays never publish the same row at once."""
     rows = connection.execute(
         select(outbox.c.id, outbox.c.payload)
-        .where(outbox.c.published_at.is_(None))
+        .where(outbox.c.published_at.is_(None), outbox.c.set_aside_at.is_(None))
         .order_by(outbox.c.sequence)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [_event(row.id, row.payload) for row in rows]
+    claimed = Claimed(events=[])
+    for row in rows:
+        try:
+            claimed.events.append(_event(row.id, row.payload))
+        except UNREADABLE as error:
+            claimed.unreadable[row.id] = f"{type(error).__name__}: {error}"
+    return claimed
+
+
+def set_aside(connection: Connection, unreadable: dict[str, str]) -> None:
+    for event_id, error in unreadable.items():
+        connection.execute(
+            update(outbox)
+            .where(outbox.c.id == event_id)
+            .values(set_aside_at=datetime.now(UTC).replace(tzinfo=None), set_aside_error=error)
+        )
 
 
 def mark_published(connection: Connection, event_ids: set[str]) -> None:
@@ -55,9 +70,14 @@ def purge(connection: Connection, older_than_s: float, limit: int = 5000) -> int
     return result.rowcount
 
 
+# What reading a row's payload raises when it was not written by this service's code.
+UNREADABLE = (ValueError, KeyError, TypeError)
+
+
 def _event(event_id: str, payload: object) -> PostCreated:
     body = orjson.loads(payload) if isinstance(payload, str | bytes) else payload
-    assert isinstance(body, dict)
+    if not isinstance(body, dict):
+        raise TypeError(f"the payload is a {type(body).__name__}, not a JSON object")
     return PostCreated(
         event_id=UUID(event_id),
         post_id=body["post_id"],
@@ -71,8 +91,11 @@ class SqlPendingEvents(PendingEvents):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def claim(self, limit: int) -> list[PostCreated]:
+    def claim(self, limit: int) -> Claimed:
         return claim(self.connection, limit)
+
+    def set_aside(self, unreadable: dict[str, str]) -> None:
+        set_aside(self.connection, unreadable)
 
     def mark_published(self, event_ids: set[str]) -> None:
         mark_published(self.connection, event_ids)

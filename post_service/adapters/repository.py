@@ -95,12 +95,19 @@ class SqlOutbox(Outbox):
         if not self.keep_rows:
             self.connection.exec_driver_sql(DELETE_EVENT, (event_id,))
 
+    def append_again(self, event: PostCreated) -> None:
+        self.connection.exec_driver_sql(DELETE_EVENT, (str(event.event_id),))
+        self.append(event)
+
 
 class NoOutbox(Outbox):
     """`direct` mode, the tutorial's V1: no outbox; the event is published after the commit."""
 
     def append(self, event: PostCreated) -> None:
         pass
+
+    def append_again(self, event: PostCreated) -> None:
+        raise NotImplementedError("direct mode has no outbox to send an event again through")
 
 
 def cdc_outbox(connection: Connection) -> Outbox:

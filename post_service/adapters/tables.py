@@ -49,6 +49,9 @@ post_event_outbox = Table(
     Column("created_at", DATETIME(fsp=6), nullable=False),
     Column("sequence", BigInteger, nullable=False, autoincrement=True),
     Column("published_at", DATETIME(fsp=6)),
+    # A row the relay can never publish (its payload cannot be read) is set aside, not retried.
+    Column("set_aside_at", DATETIME(fsp=6)),
+    Column("set_aside_error", Text),
     UniqueConstraint("sequence", name="uq_post_event_outbox_sequence"),
     Index("ix_post_event_outbox_unpublished", "published_at", "sequence"),
 )

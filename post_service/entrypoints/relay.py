@@ -24,6 +24,9 @@ log = structlog.get_logger()
 
 PUBLISHED = Counter("relay_events_published_total", "Outbox rows published and marked")
 UNACKNOWLEDGED = Counter("relay_events_unacknowledged_total", "Rows Kafka did not acknowledge")
+SET_ASIDE = Counter(
+    "relay_rows_set_aside_total", "Outbox rows that cannot be read, set aside with their error"
+)
 PURGED = Counter("relay_rows_purged_total", "Published rows deleted after the retention")
 LAST_BATCH = Gauge("relay_last_batch_size", "Rows claimed by the last round")
 LAG_ROWS = Gauge("relay_unpublished_rows", "Outbox rows not published yet")
@@ -48,16 +51,16 @@ class Relay:
         backoff = 0.0
         while not self.stopping.is_set():
             try:
-                claimed, acknowledged = self.round()
+                done = self.round()
                 self.purge_when_due()
                 self.measure_lag_when_due()
-                failed = acknowledged < claimed  # Kafka did not take them all
+                failed, busy = done.failed, bool(done.claimed or done.set_aside)
             except (OperationalError, InterfaceError) as error:
                 log.warning("database unavailable; retrying", error=str(error))
-                claimed, failed = 0, True
+                failed, busy = True, False
             if failed:
                 backoff = min(MAX_BACKOFF_S, max(0.1, backoff * 2))
-            elif claimed:
+            elif busy:
                 backoff = 0.0  # there may be more: go again at once
                 continue
             else:
@@ -65,16 +68,21 @@ class Relay:
             self.stopping.wait(backoff)
         self.deps.publisher.close()
 
-    def round(self) -> tuple[int, int]:
-        claimed, acknowledged = use_cases.publish_pending(
+    def round(self) -> use_cases.Round:
+        done = use_cases.publish_pending(
             self.deps.unit_of_work, self.deps.publisher, self.settings.relay_batch_size
         )
-        LAST_BATCH.set(claimed)
-        PUBLISHED.inc(acknowledged)
-        if acknowledged < claimed:
-            UNACKNOWLEDGED.inc(claimed - acknowledged)
-            log.warning("kafka did not acknowledge", unacknowledged=claimed - acknowledged)
-        return claimed, acknowledged
+        LAST_BATCH.set(done.claimed)
+        PUBLISHED.inc(done.acknowledged)
+        if done.failed:
+            UNACKNOWLEDGED.inc(done.claimed - done.acknowledged)
+            log.warning(
+                "kafka did not acknowledge", unacknowledged=done.claimed - done.acknowledged
+            )
+        if done.set_aside:
+            SET_ASIDE.inc(done.set_aside)
+            log.error("outbox rows set aside: they can never be published", rows=done.set_aside)
+        return done
 
     def measure_lag_when_due(self) -> None:
         if time.monotonic() < self.next_lag:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import chassis.unit_of_work
@@ -29,6 +30,11 @@ class Outbox(abc.ABC):
     @abc.abstractmethod
     def append(self, event: PostCreated) -> None: ...
 
+    @abc.abstractmethod
+    def append_again(self, event: PostCreated) -> None:
+        """Appends an event that was appended before: a row of it may still be there (the
+        polling relay keeps published rows for a while); it is replaced, to be sent again."""
+
 
 class UnitOfWork(chassis.unit_of_work.UnitOfWork):
     """One transaction over the posts and the outbox."""
@@ -37,12 +43,25 @@ class UnitOfWork(chassis.unit_of_work.UnitOfWork):
     outbox: Outbox
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A batch of outbox rows: the events read from them, and the rows that cannot be read
+    (event id -> why), which can never be published."""
+
+    events: list[PostCreated]
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
 class PendingEvents(abc.ABC):
     """The outbox rows the polling relay has not published yet."""
 
     @abc.abstractmethod
-    def claim(self, limit: int) -> list[PostCreated]:
-        """The oldest unpublished events, held by this transaction until it ends."""
+    def claim(self, limit: int) -> Claimed:
+        """The oldest unpublished rows, held by this transaction until it ends."""
+
+    @abc.abstractmethod
+    def set_aside(self, unreadable: dict[str, str]) -> None:
+        """Takes rows out of the queue for good, each with its error, for a person to look at."""
 
     @abc.abstractmethod
     def mark_published(self, event_ids: set[str]) -> None: ...

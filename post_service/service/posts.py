@@ -44,7 +44,7 @@ def resend_events(
             posts = uow.posts.created_since(since, after_post_id, batch_size)
             for post in posts:
                 if post.event_id is not None:
-                    uow.outbox.append(post.created_event())
+                    uow.outbox.append_again(post.created_event())
                     resent += 1
             uow.commit()
         if len(posts) < batch_size:

@@ -10,24 +10,44 @@ inbox removes the duplicates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from post_service.service.ports import Publisher, RelayUnitOfWork
 
 PUBLISH_TIMEOUT_S = 10.0
 
 
+@dataclass(frozen=True)
+class Round:
+    """What one round of the relay did."""
+
+    claimed: int
+    acknowledged: int
+    set_aside: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """Kafka did not take every event claimed."""
+        return self.acknowledged < self.claimed
+
+
 def publish_pending(
     unit_of_work: Callable[[], RelayUnitOfWork], publisher: Publisher, limit: int
-) -> tuple[int, int]:
-    """Claims, publishes and marks one batch; returns (claimed, acknowledged)."""
+) -> Round:
+    """Claims, publishes and marks one batch. A row that cannot be read is set aside with its
+    error in the same transaction, so that it never blocks the rows behind it."""
     with unit_of_work() as uow:
-        events = uow.pending.claim(limit)
-        if not events:
-            return 0, 0
-        acknowledged = publisher.publish(events, timeout_s=PUBLISH_TIMEOUT_S)
+        claimed = uow.pending.claim(limit)
+        if claimed.unreadable:
+            uow.pending.set_aside(claimed.unreadable)
+        acknowledged = (
+            publisher.publish(claimed.events, timeout_s=PUBLISH_TIMEOUT_S)
+            if claimed.events
+            else set()
+        )
         uow.pending.mark_published(acknowledged)
         uow.commit()
-    return len(events), len(acknowledged)
+    return Round(len(claimed.events), len(acknowledged), len(claimed.unreadable))
 
 
 def purge_published(unit_of_work: Callable[[], RelayUnitOfWork], older_than_s: float) -> int:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
+from chassis.database import create_engine
 from post_service.adapters import pending_events
+from post_service.adapters.pending_events import SqlRelayUnitOfWork
 from post_service.adapters.repository import SqlUnitOfWork, no_outbox, polling_outbox
 from post_service.adapters.tables import post_event_outbox
 from post_service.domain.posts import NewPost
 from post_service.service.posts import create_post
+from post_service.service.relay import publish_pending
+from post_service.settings import RelaySettings
 from tests.random_refs import random_id
+from tests.unit.relay_fakes import ALL, FakeKafka
 
 
 def test_two_relays_claiming_at_once_get_disjoint_rows(post_engine: Engine) -> None:
@@ -26,7 +32,7 @@ def test_two_relays_claiming_at_once_get_disjoint_rows(post_engine: Engine) -> N
         with post_engine.connect() as connection, connection.begin():
             connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             claimed = pending_events.claim(connection, limit=3)
-            claims.append({str(e.event_id) for e in claimed} & created)
+            claims.append({str(e.event_id) for e in claimed.events} & created)
             both_claimed.wait(timeout=10)  # hold the locks until the other relay has claimed
 
     threads = [threading.Thread(target=relay) for _ in range(2)]
@@ -80,3 +86,32 @@ def test_purge_deletes_only_published_rows_past_the_retention(post_engine: Engin
             select(func.count()).where(post_event_outbox.c.id == str(event.event_id))
         )
     assert (still_there, gone) == (1, 0)
+
+
+def test_a_row_the_relay_cannot_read_is_set_aside_with_its_error(post_engine: Engine) -> None:
+    unreadable = str(uuid.uuid4())
+    with post_engine.begin() as connection:
+        connection.execute(
+            insert(post_event_outbox).values(
+                id=unreadable, aggregatetype="post", aggregateid="1", type="PostCreated",
+                payload={"post_id": 1}, created_at=func.now(6),
+            )
+        )  # fmt: skip
+    relay_settings = RelaySettings()
+    relay_engine = create_engine(
+        relay_settings.db_url(relay_settings.relay_db_user, relay_settings.relay_db_password), 1
+    )
+    try:
+        # Acknowledges nothing: whatever else waits in the shared outbox stays unpublished.
+        done = publish_pending(lambda: SqlRelayUnitOfWork(relay_engine), FakeKafka(loses=ALL), 500)
+    finally:
+        relay_engine.dispose()
+    with post_engine.begin() as connection:
+        row = connection.execute(
+            select(post_event_outbox).where(post_event_outbox.c.id == unreadable)
+        ).one()
+        connection.execute(delete(post_event_outbox).where(post_event_outbox.c.id == unreadable))
+    assert done.set_aside >= 1
+    assert row.set_aside_at is not None
+    assert row.published_at is None
+    assert row.set_aside_error.startswith("KeyError")

@@ -52,6 +52,10 @@ class FakeOutbox(post_ports.Outbox):
             raise RuntimeError("the outbox insert failed")
         self.store.outbox.append(event)
 
+    def append_again(self, event: PostCreated) -> None:
+        self.store.outbox = [e for e in self.store.outbox if e.event_id != event.event_id]
+        self.append(event)
+
 
 class FakePostUnitOfWork(post_ports.UnitOfWork):
     def __init__(self, committed: PostStore, fail_outbox: bool = False) -> None:
