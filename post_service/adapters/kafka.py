@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import orjson
 import structlog
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from prometheus_client import Counter
 
 from contract.events import EVENT_ID_HEADER, EVENT_TYPE_HEADER, POST_CREATED, PostCreated
@@ -75,14 +75,18 @@ class EventPublisher(Publisher):
         return acknowledged
 
     def publish_and_forget(self, event: PostCreated) -> None:
-        """`direct` mode: sends without waiting; a failure is only logged. This is the loss."""
+        """`direct` mode: sends without waiting; a failure is only logged. This is the loss.
+        The post is stored whatever happens here: a full queue or a refused message is a lost
+        event, counted like any other, never an error for the request."""
 
         def delivered(error: KafkaError | None, message: Message) -> None:
             if error is not None:
-                LOST.inc()
-                log.error("event lost", event_id=str(event.event_id), error=str(error))
+                lost(event, str(error))
 
-        self.send(event, delivered)
+        try:
+            self.send(event, delivered)
+        except (BufferError, KafkaException) as error:
+            lost(event, str(error))
 
     def serve_deliveries(self) -> None:
         """`direct` mode: Kafka's answers are handed over as they come, on a thread of their own.
@@ -95,4 +99,13 @@ class EventPublisher(Publisher):
         threading.Thread(target=serve, name="kafka-deliveries", daemon=True).start()
 
     def close(self, timeout_s: float = 10) -> None:
-        self.producer.flush(timeout_s)
+        """Waits up to timeout_s for what is queued; what is still queued then is purged, and
+        its delivery callbacks say so (in `direct` mode: each one a lost event, counted)."""
+        if self.producer.flush(timeout_s) > 0:
+            self.producer.purge()
+            self.producer.flush(0)
+
+
+def lost(event: PostCreated, error: str) -> None:
+    LOST.inc()
+    log.error("event lost", event_id=str(event.event_id), error=error)
