@@ -43,6 +43,9 @@ def bootstrap(settings: Settings) -> Bootstrapped:
         settings.db_url(settings.service_db_user, settings.service_db_password),
         settings.db_pool_size,
         json_serializer=lambda value: orjson.dumps(value).decode(),
+        # The one lock two requests can contend for is an idempotency key's: the second waits
+        # a second at most, then answers 409 (the first is still in progress).
+        connect_args={"init_command": "SET SESSION innodb_lock_wait_timeout = 1"},
     )
     mode = settings.relay_mode
     after_commit = None

@@ -8,13 +8,22 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
+from pymysql.constants import ER
 from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 import chassis.unit_of_work
 from contract.events import AGGREGATE_TYPE, POST_CREATED, PostCreated
 from post_service.adapters.tables import posts
+from post_service.domain.idempotency import KEY_LIFETIME, EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import NewPost, Post, now
-from post_service.service.ports import Outbox, PostRepository, UnitOfWork
+from post_service.service.ports import (
+    AttemptInProgress,
+    IdempotencyKeys,
+    Outbox,
+    PostRepository,
+    UnitOfWork,
+)
 
 # The write path runs on every POST: its statements go to the driver as they are. Building and
 # caching a Core insert() per request cost more CPU than the rest of the transaction together
@@ -28,6 +37,21 @@ INSERT_EVENT = (
     " VALUES (%s, %s, %s, %s, %s, %s)"
 )
 DELETE_EVENT = "DELETE FROM post_event_outbox WHERE id = %s"
+INSERT_KEY = (
+    "INSERT INTO idempotency_keys (idempotency_key, request_fingerprint, created_at)"
+    " VALUES (%s, %s, %s)"
+)
+# A locking read: it sees the newest committed row, not this transaction's snapshot.
+READ_KEY = (
+    "SELECT request_fingerprint, post_id, created_at FROM idempotency_keys"
+    " WHERE idempotency_key = %s LOCK IN SHARE MODE"
+)
+FORGET_KEY = "DELETE FROM idempotency_keys WHERE idempotency_key = %s"
+COMPLETE_KEY = "UPDATE idempotency_keys SET post_id = %s WHERE idempotency_key = %s"
+PURGE_KEYS = "DELETE FROM idempotency_keys WHERE created_at < %s LIMIT %s"
+# Another transaction holds the key: it waits at most the session's innodb_lock_wait_timeout
+# (set to a second by the post service's engine), or one of two crossing attempts is chosen.
+KEY_HELD = {ER.LOCK_WAIT_TIMEOUT, ER.LOCK_DEADLOCK}
 
 
 class SqlPostRepository(PostRepository):
@@ -69,6 +93,45 @@ def _post(row: Row[Any]) -> Post:
     event_id = UUID(row.event_id) if row.event_id else None
     created_at = row.created_at.replace(tzinfo=UTC)
     return Post(row.post_id, row.author_id, row.title, row.content, created_at, event_id)
+
+
+class SqlIdempotencyKeys(IdempotencyKeys):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def claim(self, key: IdempotencyKey) -> EarlierAttempt | None:
+        try:
+            return self._claim(key)
+        except OperationalError as error:
+            if error.orig is not None and error.orig.args[0] in KEY_HELD:
+                raise AttemptInProgress(key.key) from error
+            raise
+
+    def _claim(self, key: IdempotencyKey) -> EarlierAttempt | None:
+        try:
+            self._insert(key)
+        except IntegrityError:  # the key is there, committed
+            row = self.connection.exec_driver_sql(READ_KEY, (key.key,)).first()
+            if row is not None and row.post_id is not None and not _expired(row.created_at):
+                return EarlierAttempt(row.request_fingerprint, row.post_id)
+            self.connection.exec_driver_sql(FORGET_KEY, (key.key,))
+            self._insert(key)
+        return None
+
+    def _insert(self, key: IdempotencyKey) -> None:
+        created_at = now().replace(tzinfo=None)
+        self.connection.exec_driver_sql(INSERT_KEY, (key.key, key.fingerprint, created_at))
+
+    def complete(self, key: str, post_id: int) -> None:
+        self.connection.exec_driver_sql(COMPLETE_KEY, (post_id, key))
+
+    def purge_expired(self, limit: int) -> int:
+        cutoff = (now() - KEY_LIFETIME).replace(tzinfo=None)
+        return self.connection.exec_driver_sql(PURGE_KEYS, (cutoff, limit)).rowcount
+
+
+def _expired(created_at: datetime) -> bool:
+    return created_at.replace(tzinfo=UTC) < now() - KEY_LIFETIME
 
 
 class SqlOutbox(Outbox):
@@ -135,3 +198,4 @@ class SqlUnitOfWork(chassis.unit_of_work.SqlUnitOfWork, UnitOfWork):
     def bind(self, connection: Connection) -> None:
         self.posts = SqlPostRepository(connection)
         self.outbox = self.make_outbox(connection)
+        self.keys = SqlIdempotencyKeys(connection)

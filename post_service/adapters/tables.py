@@ -55,3 +55,16 @@ post_event_outbox = Table(
     UniqueConstraint("sequence", name="uq_post_event_outbox_sequence"),
     Index("ix_post_event_outbox_unpublished", "published_at", "sequence"),
 )
+
+# The Idempotency-Key of each POST /posts that had one, written in the transaction of the post it
+# made: a retry finds it and answers that post. Expired keys are purged (KEY_LIFETIME).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("idempotency_key", String(255, collation="ascii_bin"), primary_key=True),
+    Column("request_fingerprint", CHAR(64, charset="ascii"), nullable=False),
+    Column("post_id", BigInteger),
+    Column("created_at", DATETIME(fsp=6), nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+    mysql_charset="ascii",
+)

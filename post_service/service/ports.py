@@ -9,6 +9,7 @@ from datetime import datetime
 
 import chassis.unit_of_work
 from contract.events import PostCreated
+from post_service.domain.idempotency import EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import NewPost, Post
 
 
@@ -36,11 +37,33 @@ class Outbox(abc.ABC):
         polling relay keeps published rows for a while); it is replaced, to be sent again."""
 
 
+class IdempotencyKeys(abc.ABC):
+    """The keys of the requests made, in the same transaction as the posts they made."""
+
+    @abc.abstractmethod
+    def claim(self, key: IdempotencyKey) -> EarlierAttempt | None:
+        """Takes the key for this transaction; None if no committed attempt had it (an expired
+        one is forgotten). Raises AttemptInProgress while another transaction holds it."""
+
+    @abc.abstractmethod
+    def complete(self, key: str, post_id: int) -> None:
+        """Records the post the claimed key made."""
+
+    @abc.abstractmethod
+    def purge_expired(self, limit: int) -> int:
+        """Deletes keys older than their lifetime; returns how many."""
+
+
+class AttemptInProgress(Exception):
+    """Another request with the same idempotency key has not finished yet."""
+
+
 class UnitOfWork(chassis.unit_of_work.UnitOfWork):
-    """One transaction over the posts and the outbox."""
+    """One transaction over the posts, the outbox and the idempotency keys."""
 
     posts: PostRepository
     outbox: Outbox
+    keys: IdempotencyKeys
 
 
 @dataclass(frozen=True)

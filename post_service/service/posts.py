@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contract.events import PostCreated
+from post_service.domain.idempotency import EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import NewPost, Post
 from post_service.service.ports import UnitOfWork
 
@@ -15,21 +16,52 @@ class PostNotFound(Exception):
         super().__init__(f"post {post_id} not found")
 
 
+class KeyReused(Exception):
+    """An idempotency key sent again with another request than the one it came with first."""
+
+
 def create_post(
     unit_of_work: Callable[[], UnitOfWork],
     new_post: NewPost,
     after_commit: Callable[[PostCreated], None] | None = None,
+    key: str | None = None,
 ) -> PostCreated:
     """Stores the post and its PostCreated event together: both, or neither. after_commit (only
-    the `direct` relay mode has one) publishes the event itself, and may lose it."""
+    the `direct` relay mode has one) publishes the event itself, and may lose it.
+
+    With an idempotency key, the key is stored in the same transaction: the same key with the
+    same request answers the event of the attempt that committed, and makes nothing new."""
     with unit_of_work() as uow:
+        if key is not None:
+            claimed = IdempotencyKey.of(key, new_post)
+            earlier = uow.keys.claim(claimed)
+            if earlier is not None:
+                return _replayed(uow, claimed, earlier)
         post = uow.posts.add(new_post)
         event = post.created_event()
         uow.outbox.append(event)
+        if key is not None:
+            uow.keys.complete(key, post.post_id)
         uow.commit()
     if after_commit is not None:
         after_commit(event)
     return event
+
+
+def _replayed(uow: UnitOfWork, key: IdempotencyKey, earlier: EarlierAttempt) -> PostCreated:
+    if earlier.fingerprint != key.fingerprint:
+        raise KeyReused(f"idempotency key {key.key!r} came first with another request")
+    post = uow.posts.get(earlier.post_id)
+    if post is None:  # a post is never deleted while its key lives
+        raise PostNotFound(earlier.post_id)
+    return post.created_event()
+
+
+def purge_expired_keys(unit_of_work: Callable[[], UnitOfWork], limit: int = 5000) -> int:
+    with unit_of_work() as uow:
+        purged = uow.keys.purge_expired(limit)
+        uow.commit()
+    return purged
 
 
 def resend_events(

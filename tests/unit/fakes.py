@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import uuid4
 
 from contract.events import PostCreated
+from post_service.domain.idempotency import EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import NewPost, Post, now
 from post_service.service import ports as post_ports
 from subscribe_service.domain.notifications import Notification
@@ -20,6 +21,7 @@ class PostStore:
     def __init__(self) -> None:
         self.posts: dict[int, Post] = {}
         self.outbox: list[PostCreated] = []
+        self.keys: dict[str, EarlierAttempt] = {}
 
 
 class FakePosts(post_ports.PostRepository):
@@ -57,6 +59,24 @@ class FakeOutbox(post_ports.Outbox):
         self.append(event)
 
 
+class FakeIdempotencyKeys(post_ports.IdempotencyKeys):
+    def __init__(self, store: PostStore) -> None:
+        self.store = store
+
+    def claim(self, key: IdempotencyKey) -> EarlierAttempt | None:
+        earlier = self.store.keys.get(key.key)
+        if earlier is not None and earlier.post_id:
+            return earlier
+        self.store.keys[key.key] = EarlierAttempt(key.fingerprint, 0)
+        return None
+
+    def complete(self, key: str, post_id: int) -> None:
+        self.store.keys[key] = EarlierAttempt(self.store.keys[key].fingerprint, post_id)
+
+    def purge_expired(self, limit: int) -> int:
+        return 0
+
+
 class FakePostUnitOfWork(post_ports.UnitOfWork):
     def __init__(self, committed: PostStore, fail_outbox: bool = False) -> None:
         self.committed = committed
@@ -66,6 +86,7 @@ class FakePostUnitOfWork(post_ports.UnitOfWork):
         self.pending = copy.deepcopy(self.committed)
         self.posts = FakePosts(self.pending)
         self.outbox = FakeOutbox(self.pending, self.fail_outbox)
+        self.keys = FakeIdempotencyKeys(self.pending)
         return self
 
     def commit(self) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from post_service.domain.posts import NewPost, now
-from post_service.service.posts import PostNotFound, create_post, get_post, resend_events
+from post_service.service.posts import (
+    KeyReused,
+    PostNotFound,
+    create_post,
+    get_post,
+    resend_events,
+)
 from tests.unit.fakes import FakePostUnitOfWork, PostStore
 
 
@@ -54,3 +60,37 @@ def test_resending_writes_each_posts_event_again_with_its_original_id() -> None:
     assert resend_events(uow, since, batch_size=1) == 2
     assert store.outbox == [first, second]
     assert before not in store.outbox
+
+
+def test_a_retry_with_the_same_key_answers_the_first_post_and_makes_no_other() -> None:
+    store = PostStore()
+    first = create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "t", "c"), key="k-1")
+    again = create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "t", "c"), key="k-1")
+    assert again == first
+    assert len(store.posts) == 1
+    assert store.outbox == [first]
+
+
+def test_a_key_sent_again_with_another_request_is_refused() -> None:
+    store = PostStore()
+    create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "t", "c"), key="k-2")
+    with pytest.raises(KeyReused):
+        create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "t", "other"), key="k-2")
+    assert len(store.posts) == 1
+
+
+def test_a_key_whose_attempt_failed_makes_a_fresh_attempt() -> None:
+    store = PostStore()
+    with pytest.raises(RuntimeError):
+        create_post(
+            lambda: FakePostUnitOfWork(store, fail_outbox=True), NewPost(5, "t", "c"), key="k-3"
+        )
+    event = create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "t", "c"), key="k-3")
+    assert list(store.posts) == [event.post_id]
+
+
+def test_different_keys_make_different_posts() -> None:
+    store = PostStore()
+    one = create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "t", "c"), key="a")
+    two = create_post(lambda: FakePostUnitOfWork(store), NewPost(5, "t", "c"), key="b")
+    assert one.post_id != two.post_id
