@@ -1,4 +1,5 @@
-"""The open-loop generator: requests leave at a fixed arrival rate, whatever the server does.
+"""The open-loop generator: requests leave at a fixed arrival rate, whatever the server does,
+and each is retried with its idempotency key until it has a definite answer.
 
 A request's latency is measured from the time it was *scheduled*, not from when it was sent:
 a slow server cannot hide its queue by slowing the generator down (coordinated omission).
@@ -11,6 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
@@ -26,6 +28,7 @@ class Sent:
     event_id: str | None = None
     post_id: int | None = None
     title: str = ""  # unique in the run: how a post of unknown outcome is found afterwards
+    attempts: int = 1  # the first request and its retries, all with one idempotency key
 
     @property
     def outcome_unknown(self) -> bool:
@@ -38,6 +41,13 @@ class Sent:
         return self.event_id is not None
 
 
+# A client that retries as a real one would: after a timeout, a reset or a 5xx, again with the
+# same Idempotency-Key (so a retry never makes a second post), honouring Retry-After.
+ATTEMPTS = 6
+BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 4.0)
+RETRIED_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
+
+
 async def post_at_rate(
     post_url: str,
     rate: float,
@@ -48,24 +58,39 @@ async def post_at_rate(
     run_id: str,
     connections: int = 64,
 ) -> list[Sent]:
-    """Sends rate * duration posts, request i due at started + i / rate."""
+    """Sends rate * duration posts, request i due at started + i / rate, each retried with its
+    idempotency key until it has a definite answer or its attempts are spent."""
     total = round(rate * duration_s)
     timeout = aiohttp.ClientTimeout(total=10)
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(post_url, connector=connector, timeout=timeout) as session:
 
+        async def attempt(body: dict[str, object], key: str) -> tuple[int, dict[str, Any], float]:
+            """(status, the 201's body, seconds to wait before a retry)."""
+            try:
+                async with session.post(
+                    "/posts", json=body, headers={"Idempotency-Key": key}
+                ) as response:
+                    if response.status == 201:
+                        return 201, await response.json(), 0.0
+                    retry_after = float(response.headers.get("Retry-After", 0) or 0)
+                    return response.status, {}, retry_after
+            except (aiohttp.ClientError, TimeoutError):
+                return 0, {}, 0.0
+
         async def one(i: int, due: float) -> Sent:
             author = random.choice(authors)
             title = f"load {run_id}-{i} 🚀"
             body = {"author_id": author, "title": title, "content": "open-loop load"}
-            status, created = 0, {}
-            try:
-                async with session.post("/posts", json=body) as response:
-                    status = response.status
-                    if status == 201:
-                        created = await response.json()
-            except (aiohttp.ClientError, TimeoutError):
-                pass
+            status, attempts = 0, 0
+            created: dict[str, Any] = {}
+            for backoff_s in (*BACKOFF_S, None):
+                attempts += 1
+                status, created, retry_after_s = await attempt(body, f"{run_id}-{i}")
+                definite = status != 0 and status not in RETRIED_STATUSES
+                if definite or backoff_s is None:
+                    break
+                await asyncio.sleep(max(backoff_s, retry_after_s) * random.uniform(0.8, 1.2))
             sent = Sent(
                 scheduled_s=due - started,
                 latency_ms=(time.monotonic() - due) * 1000,
@@ -74,6 +99,7 @@ async def post_at_rate(
                 event_id=created.get("event_id"),
                 post_id=created.get("post_id"),
                 title=title,
+                attempts=attempts,
             )
             on_sent(sent)
             return sent

@@ -60,6 +60,7 @@ class Run:
             "accepted": self.audit.accepted,
             "errors": len(errors),
             "statuses": dict(sorted(Counter(str(s.status) for s in self.sent).items())),
+            "retried": sum(1 for s in self.sent if s.attempts > 1),
             "unknown": {
                 "committed": self.audit.unknown_committed,
                 "not_committed": self.audit.unknown_not_committed,
@@ -94,6 +95,7 @@ def table(summary: dict[str, Any]) -> str:
         f"accepted {summary['accepted']}  errors {summary['errors']}  "
         f"delivered {summary['delivered']}  lost {summary['lost']}  "
         f"duplicated {summary['duplicated']}",
+        f"retried with their idempotency key {summary['retried']}; "
         f"outcome unknown to the client: {summary['unknown']['committed']} stored, "
         f"{summary['unknown']['not_committed']} not",
         f"{'ms':<6}" + "".join(f"{name:>10}" for name in [*PERCENTILES, "max"]),
