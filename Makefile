@@ -11,11 +11,14 @@ export UV
 PYTHON := .venv/bin/python
 NATIVE := $(PYTHON) -m deploy.native
 PYTEST := $(PYTHON) -m pytest
-COMPOSE := docker compose --env-file deploy/versions.env --env-file .env
+# docker-compose.yml includes deploy/compose.yml with deploy/versions.env; the secrets come from
+# .env: the same command a user types. (down, status and logs name every profile, or they would
+# not reach the polling relay nor the UI.)
+COMPOSE := docker compose
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay accept-gap stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -26,7 +29,10 @@ sync: ## install the Python dependencies from uv.lock into .venv (fails if uv.lo
 
 up: sync ## start the whole system (idempotent) and print where each part listens
 ifeq ($(STACK),compose)
-	$(COMPOSE) up --detach --build --wait
+	@version=$$(docker compose version --short); printf '%s\n' 2.21.0 "$${version#v}" | sort -V -C || \
+		{ echo "docker compose $$version is too old: 2.21 or newer reads docker-compose.yml"; exit 1; }
+	$(COMPOSE) up --detach --build --wait || \
+		{ $(COMPOSE) logs --no-log-prefix --tail 5 connector-registration; exit 1; }
 	$(COMPOSE) ps
 else
 	@$(NATIVE) up
@@ -34,21 +40,21 @@ endif
 
 down: sync ## stop everything (data is kept; `make clean` removes it)
 ifeq ($(STACK),compose)
-	$(COMPOSE) down
+	$(COMPOSE) --profile polling --profile ui down
 else
 	@$(NATIVE) down
 endif
 
 status: sync ## each part's health
 ifeq ($(STACK),compose)
-	$(COMPOSE) ps
+	$(COMPOSE) --profile polling --profile ui ps --all
 else
 	@$(NATIVE) status
 endif
 
 logs: sync ## follow every part's logs
 ifeq ($(STACK),compose)
-	$(COMPOSE) logs --follow
+	$(COMPOSE) --profile polling --profile ui logs --follow
 else
 	@$(NATIVE) logs
 endif
@@ -62,14 +68,22 @@ endif
 
 start-%: sync ## start one part again and wait until it is ready, e.g. `make start-kafka`
 ifeq ($(STACK),compose)
-	$(COMPOSE) start $*
+	$(COMPOSE) up --detach --wait --no-deps $*
 else
 	@$(NATIVE) start $*
 endif
 
+# Under compose the part's processes are killed from inside (its init, init: true, is spared and
+# exits 137), so the engine restarts it; `docker compose kill` would count as a manual stop, which
+# restart: unless-stopped never restarts. It returns once the engine has restarted the part.
 kill-%: sync ## SIGKILL one part and let its supervisor restart it, e.g. `make kill-subscribe-consumer`
 ifeq ($(STACK),compose)
-	$(COMPOSE) kill -s KILL $*
+	@id=$$($(COMPOSE) ps --quiet --status running $*); test -n "$$id" || { echo "$* is not running"; exit 1; }; \
+		restarts=$$(docker inspect --format '{{.RestartCount}}' $$id); \
+		$(COMPOSE) exec -T $* sh -c 'kill -9 -1' || true; \
+		for _ in $$(seq 300); do \
+			[ "$$(docker inspect --format '{{.RestartCount}}' $$id)" != "$$restarts" ] && exit 0; sleep 0.25; \
+		done; echo "$* was not restarted within 75 s"; exit 1
 else
 	@$(NATIVE) kill $*
 endif
@@ -92,8 +106,13 @@ watch-events: sync ## print the events Debezium's Event Router publishes
 
 recover-connector: sync ## after the binlog it needed was purged: reset the connector, resend since SINCE
 	@test -n "$(SINCE)" || { echo "usage: make recover-connector SINCE=2026-11-21T10:00:00Z"; exit 2; }
+ifeq ($(STACK),compose)
+	$(COMPOSE) run --rm --no-deps connector-registration python -m connect.register --reset
+	$(COMPOSE) run --rm --no-deps post-service python -m post_service reconcile --since $(SINCE)
+else
 	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m connect.register --reset
 	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m post_service reconcile --since $(SINCE)
+endif
 
 dlq: sync ## print the dead letters: messages the consumer could never apply, with their error
 	@$(PYTHON) -m connect.topics watch dead-letters --last 20
@@ -104,9 +123,9 @@ notifications: sync ## what one subscriber was told: `make notifications SUBSCRI
 
 relay-mode: sync ## show the relay mode, or switch: `make relay-mode MODE=cdc|polling|direct`
 ifeq ($(STACK),compose)
-	@echo "compose: set POST_RELAY_MODE in .env, pause or resume the outbox connector"
-	@echo "(curl -X PUT localhost:8083/connectors/outbox-connector/pause), then:"
-	@echo "$(COMPOSE) --profile polling up --detach --wait"
+	@echo "compose: set POST_RELAY_MODE=$(or $(MODE),cdc) in .env (with COMPOSE_PROFILES=polling for polling),"
+	@echo "pause the outbox connector for polling or direct, resume it for cdc"
+	@echo "(curl -X PUT localhost:8083/connectors/outbox-connector/pause or .../resume), then: make up"
 else
 	@$(NATIVE) relay-mode $(MODE)
 endif
@@ -120,18 +139,42 @@ else
 endif
 	@$(MAKE) --no-print-directory start-subscribe-consumer
 
+accept-gap: sync ## after the consumer stopped on offsets out of range (events deleted unread): move on, print the gap
+	@$(MAKE) --no-print-directory stop-subscribe-consumer
+ifeq ($(STACK),compose)
+	$(COMPOSE) run --rm --no-deps subscribe-consumer python -m subscribe_service accept-gap
+else
+	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m subscribe_service accept-gap
+endif
+	@$(MAKE) --no-print-directory start-subscribe-consumer
+
 RATE ?= 10
 DURATION ?= 30
 SUBSCRIBERS ?= 1
 loadtest: sync ## open-loop load with a delivery audit: RATE=10 DURATION=30 SUBSCRIBERS=1 FAULT=kafka@10s+20s
+ifeq ($(STACK),compose)
+	@# The audit reads the databases as the services' users, with the passwords of .env.
+	$(PYTHON) -m dotenv --file .env run --no-override -- \
+		$(PYTHON) -m loadtest --rate $(RATE) --duration $(DURATION) --subscribers $(SUBSCRIBERS) \
+		$(foreach fault,$(FAULT),--fault $(fault))
+else
 	$(PYTHON) -m loadtest --rate $(RATE) --duration $(DURATION) --subscribers $(SUBSCRIBERS) \
 		$(foreach fault,$(FAULT),--fault $(fault))
+endif
 
 benchmarks: sync ## measure every figure of docs/benchmarks.md and write them there (~15 min)
+ifeq ($(STACK),compose)
+	@echo "make benchmarks measures the native stack only (docs/benchmarks.md): STACK=native make benchmarks"; exit 1
+else
 	$(PYTHON) -m loadtest.benchmarks
+endif
 
 compare: sync ## the three relay modes under the same load with a Kafka outage (native stack)
+ifeq ($(STACK),compose)
+	@echo "make compare runs on the native stack only (it switches relay modes, reads MariaDB's statistics): STACK=native make compare"; exit 1
+else
 	$(PYTHON) -m loadtest.compare
+endif
 
 test: sync ## the test command: bring the native stack up, run every tier, tear it down
 	@$(MAKE) --no-print-directory lint
@@ -144,10 +187,18 @@ unit: sync ## pure logic and the event contract, no running parts
 	$(PYTEST) tests/unit tests/contract
 
 integration: sync ## against the running databases and Kafka (`make up` first)
+ifeq ($(STACK),compose)
+	@echo "the integration tests run against the native stack only: STACK=native make up integration"; exit 1
+else
 	$(PYTEST) tests/integration
+endif
 
 e2e: sync ## the whole running system over HTTP, with faults (`make up` first)
+ifeq ($(STACK),compose)
+	@echo "the e2e tests run against the native stack only: STACK=native make up e2e"; exit 1
+else
 	$(PYTEST) tests/e2e
+endif
 
 lint: sync ## ruff and mypy --strict
 	$(PYTHON) -m ruff check .
@@ -158,5 +209,9 @@ audit: sync ## audit the locked dependencies for known vulnerabilities (pip-audi
 	$(UV) export --frozen --no-hashes --no-emit-project --quiet > .venv/requirements-audit.txt
 	$(PYTHON) -m pip_audit --strict --requirement .venv/requirements-audit.txt --progress-spinner off
 
-clean: down ## stop everything and delete the native stack's data (keeps the download cache)
+clean: down ## stop everything and delete the data (compose: its volumes; native: .stack/ but the download cache)
+ifeq ($(STACK),compose)
+	$(COMPOSE) --profile polling --profile ui down --volumes
+else
 	find .stack -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
+endif

@@ -3,14 +3,15 @@
 connector afresh, for when the binlog it needs was purged: see docs/reliability.md).
 
 Idempotent: topics are created only if missing, the config is PUT only when it differs, and it
-returns once each connector and its task are RUNNING and the connector has stored a binlog
-position, or fails with the task's error.
+returns once each connector is in place (see `check_in_place`), or fails saying what to do. Under
+docker compose it runs again at every `docker compose up`, in whatever state the stack was left.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import structlog
@@ -102,6 +103,41 @@ def wait_until(check: Callable[[], None], settings: RegistrationSettings) -> Non
     polling(check)
 
 
+def check_in_place(name: str, status: dict[str, Any], offsets: list[Any]) -> str:
+    """Whether a connector is in place, from Kafka Connect's answers to its GET .../status and
+    .../offsets: it has stored a binlog position, and it runs, or was paused on purpose (relay
+    modes `polling` and `direct` pause the outbox connector). Returns that state; raises NotReady
+    while it gets there, and RuntimeError when it cannot get there by itself."""
+    state = str(status["connector"]["state"])
+    tasks = status["tasks"]
+    failed = [task for task in tasks if task["state"] == "FAILED"]
+    if state == "FAILED" or failed:
+        trace = (failed[0] if failed else status["connector"]).get("trace", "")
+        raise RuntimeError(
+            f"connector {name} FAILED: {trace.splitlines()[0] if trace else 'no trace'}\n"
+            f"restart it: curl -X POST '{parts.CONNECT.url}/connectors/{name}/restart"
+            "?includeTasks=true&onlyFailed=true', or, if the binlog it needs was purged, "
+            "make recover-connector SINCE=... (docs/reliability.md)"
+        )
+    # Until its position is stored, a restart would snapshot afresh from the binlog's end and
+    # skip what was written in between.
+    if state == "PAUSED":
+        if not offsets:
+            raise RuntimeError(
+                f"connector {name} was paused before it stored a binlog position: resume it "
+                f"(curl -X PUT {parts.CONNECT.url}/connectors/{name}/resume, or "
+                "make relay-mode MODE=cdc) and register again"
+            )
+        return state
+    if state != "RUNNING" or not tasks:
+        raise NotReady(f"connector is {state}")
+    if any(task["state"] != "RUNNING" for task in tasks):
+        raise NotReady("a task is not running yet")
+    if not offsets:
+        raise NotReady("the connector has not stored a binlog position yet")
+    return state
+
+
 def register(settings: RegistrationSettings) -> None:
     with httpx.Client(base_url=settings.connect_url, timeout=10) as client:
 
@@ -113,28 +149,17 @@ def register(settings: RegistrationSettings) -> None:
         wait_until(connect_is_up, settings)
         for name in settings.connectors:
 
-            def connector_is_running(name: str = name) -> None:
+            def connector_is_in_place(name: str = name) -> None:
                 status = client.get(f"/connectors/{name}/status")
                 if status.status_code == 404:
                     raise NotReady("the connector is not created yet")
-                body = status.json()
-                tasks = body["tasks"]
-                failed = [t for t in tasks if t["state"] == "FAILED"]
-                if failed:
-                    raise RuntimeError(f"connector task failed: {failed[0].get('trace', '')}")
-                if body["connector"]["state"] != "RUNNING" or not tasks:
-                    raise NotReady(f"connector is {body['connector']['state']}")
-                if any(t["state"] != "RUNNING" for t in tasks):
-                    raise NotReady("a task is not running yet")
-                # Until its position is stored, a restart would snapshot afresh from the
-                # binlog's end and skip what was written in between.
-                if not client.get(f"/connectors/{name}/offsets").json()["offsets"]:
-                    raise NotReady("the connector has not stored a binlog position yet")
+                offsets = client.get(f"/connectors/{name}/offsets").json()["offsets"]
+                state = check_in_place(name, status.json(), offsets)
+                log.info(f"connector {state.lower()}", connector=name)
 
             ensure_topics(settings, name)
             apply_config(client, settings, name)
-            wait_until(connector_is_running, settings)
-            log.info("connector running", connector=name)
+            wait_until(connector_is_in_place, settings)
 
 
 def set_paused(settings: RegistrationSettings, name: str, paused: bool) -> None:

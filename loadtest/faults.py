@@ -1,9 +1,11 @@
 """Faults on a schedule, such as `kafka@10s+20s`: stop Kafka 10 s into the run, start it 20 s later.
 
 `PART@Ts+Ds` stops a part at T and starts it again D seconds later; `PART@Ts:kill` sends it
-SIGKILL at T and lets its supervisor (supervisord, or compose's restart policy) bring it back.
-PART is a part's name as `make status` shows it (kafka, connect, subscribe-consumer, ...).
-Each fault runs the Makefile's targets, so it works on the native stack and on compose alike.
+SIGKILL at T and lets its supervisor bring it back: supervisord natively; under compose the
+engine's restart policy, as `make kill-PART` kills the part's processes from inside its container
+(a kill through the engine would count as a manual stop, never restarted) and returns once the
+engine has restarted it. PART is a part's name as `make status` shows it (kafka, connect,
+subscribe-consumer, ...). Each fault runs the Makefile's targets, so it works on both stacks.
 """
 
 from __future__ import annotations

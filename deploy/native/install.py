@@ -16,6 +16,9 @@ log = structlog.get_logger()
 MARIADB_PACKAGES = ("mariadb-server", "mariadb-client")
 # Kafka and Connect need Java 17 or newer; Maven resolves their jars and Debezium's.
 JAVA_PACKAGES = ("openjdk-17-jdk-headless", "maven")
+# The versions the jars in the cache are resolved for: a change to any other line of
+# versions.env (the images, say) downloads nothing again.
+MAVEN_VERSIONS = ("DEBEZIUM_VERSION", "KAFKA_VERSION", "LOG4J_VERSION", "SCALA_VERSION")
 
 
 def ensure_packages(what: str, packages: tuple[str, ...]) -> None:
@@ -53,7 +56,7 @@ def ensure_mariadb() -> None:
 
 def ensure_jars(layout: Layout) -> None:
     """Resolves Kafka, Kafka Connect and Debezium into the cache, once per set of versions."""
-    wanted = "".join(f"{key}={value}\n" for key, value in sorted(VERSIONS.items()))
+    wanted = "".join(f"{key}={VERSIONS[key]}\n" for key in MAVEN_VERSIONS)
     if layout.installed_marker.exists() and layout.installed_marker.read_text() == wanted:
         return
     log.info("resolving Kafka and Debezium from Maven Central", cache=str(layout.libs.parent))

@@ -1,0 +1,76 @@
+"""The Makefile under docker compose: every target that runs or reads the stack has a compose
+branch (or says it is native-only), and a kill fault restarts the part, as supervisord does."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import pytest
+
+from loadtest import faults
+from tests.running_stack import REPO
+
+MAKEFILE = (REPO / "Makefile").read_text()
+COMPOSE_BRANCH = "ifeq ($(STACK),compose)"
+# Targets that never touch a stack, or reach it only through what both stacks publish alike on
+# 127.0.0.1 (Kafka, the HTTP APIs).
+ALIKE_ON_BOTH = {
+    "help": "prints the targets",
+    "sync": "installs the Python dependencies",
+    "topics": "a Kafka client on 127.0.0.1:9092",
+    "watch-raw": "a Kafka client on 127.0.0.1:9092",
+    "watch-events": "a Kafka client on 127.0.0.1:9092",
+    "dlq": "a Kafka client on 127.0.0.1:9092",
+    "notifications": "an HTTP client of the subscribe API",
+    "test": "runs the native stack by name (STACK=native), on any machine",
+    "unit": "no running parts",
+    "lint": "no running parts",
+    "audit": "no running parts",
+}
+
+
+def targets() -> dict[str, str]:
+    """Each documented target and its recipe, up to the next target or blank line."""
+    found = {}
+    for match in re.finditer(r"^([a-z0-9%-]+):[^\n]*## [^\n]*\n((?:[^\n]+\n)*)", MAKEFILE, re.M):
+        found[match[1]] = match[2]
+    return found
+
+
+def compose_branch(recipe: str) -> str:
+    after = recipe.partition(COMPOSE_BRANCH)[2]
+    return re.split(r"^(?:else|endif)$", after, maxsplit=1, flags=re.M)[0]
+
+
+def test_the_targets_are_found() -> None:
+    assert {"up", "down", "kill-%", "recover-connector", "loadtest"} <= set(targets())
+
+
+@pytest.mark.parametrize("target", sorted(set(targets()) - set(ALIKE_ON_BOTH)))
+def test_every_target_that_runs_the_stack_has_a_compose_branch(target: str) -> None:
+    recipe = targets()[target]
+    assert COMPOSE_BRANCH in recipe, f"make {target}: no compose branch nor native-only message"
+    branch = compose_branch(recipe)
+    assert branch.strip(), target
+    # The native stack's secrets and processes are not there under compose.
+    assert ".stack/" not in branch, target
+    assert "$(NATIVE)" not in branch, target
+
+
+def test_the_kill_fault_uses_the_make_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(faults, "make", ran.append)
+    asyncio.run(faults.inject(faults.Fault.parse("subscribe-consumer@0s:kill"), time.monotonic()))
+    assert ran == ["kill-subscribe-consumer"]
+
+
+def test_a_kill_under_compose_is_a_crash_the_engine_restarts() -> None:
+    branch = compose_branch(targets()["kill-%"])
+    # moby's daemon/kill.go marks any kill through the engine API a manual stop and cancels the
+    # restart manager, so neither `compose kill`, `stop` nor `docker kill` would come back.
+    assert not re.search(r"(COMPOSE\)|docker)\s+(kill|stop|restart)\b", branch)
+    assert "exec -T $*" in branch, "the part's processes are killed from inside"
+    assert "kill -9 -1" in branch, "every process the part runs, its init (PID 1) aside"
+    assert "RestartCount" in branch, "it returns once the engine has restarted the part"
