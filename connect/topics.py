@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from connect.connector import raw_topic
@@ -44,12 +44,7 @@ def watch(bootstrap_servers: str, topic: str, last: int, wait_s: float) -> None:
             if message is None or message.error():
                 continue
             quiet_since = time.monotonic()
-            raw = message.headers() or []
-            pairs = raw.items() if isinstance(raw, dict) else raw
-            headers = {k: v.decode() if isinstance(v, bytes) else v or "" for k, v in pairs}
-            shown = {k: v for k, v in headers.items() if not k.startswith("__debezium")}
-            print(f"--- partition {message.partition()} offset {message.offset()}", end="")
-            print(f" key {(message.key() or b'').decode()}", f"headers {shown}" if shown else "")
+            print(heading(message))
             print(pretty(message.value()))
     finally:
         consumer.close()
@@ -58,18 +53,38 @@ def watch(bootstrap_servers: str, topic: str, last: int, wait_s: float) -> None:
 SHOWN_CHARS = 2000
 
 
+def heading(message: Message) -> str:
+    """Where a message is, its key and headers, Debezium's own left out. A dead letter may carry
+    any bytes there: what is not UTF-8 is shown escaped."""
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    headers = {k: text(v) for k, v in pairs if not k.startswith("__debezium")}
+    where = f"--- partition {message.partition()} offset {message.offset()}"
+    return f"{where} key {text(message.key())}" + (f" headers {headers}" if headers else "")
+
+
+def text(raw: str | bytes | None) -> str:
+    decoded = raw.decode("utf-8", errors="backslashreplace") if isinstance(raw, bytes) else raw
+    return printable(decoded or "")
+
+
+def printable(shown: str) -> str:
+    """Lone surrogates, which JSON can carry and UTF-8 cannot, escaped: print() would fail."""
+    return shown.encode("utf-8", errors="backslashreplace").decode("utf-8")
+
+
 def pretty(value: bytes | None) -> str:
     """A message's value, indented if it is JSON, as it is otherwise, and shortened if huge."""
     if value is None:
         return "(tombstone)"
     try:
         document = json.loads(value)
-    except ValueError:
+        # A raw change event with its schema: the schema is long and says little; the payload.
+        if isinstance(document, dict) and "schema" in document and "payload" in document:
+            document = document["payload"]
+        shown = printable(json.dumps(document, indent=2, ensure_ascii=False))
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         return repr(value[:SHOWN_CHARS])
-    # A raw change event with its schema: the schema is long and says little; show the payload.
-    if isinstance(document, dict) and "schema" in document and "payload" in document:
-        document = document["payload"]
-    shown = json.dumps(document, indent=2, ensure_ascii=False)
     return shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS] + " ... (shortened)"
 
 

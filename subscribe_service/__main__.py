@@ -9,7 +9,7 @@ import httpx
 import uvicorn
 
 from chassis.logs import configure_logging
-from subscribe_service.adapters.kafka import rewind_to_earliest
+from subscribe_service.adapters.group_offsets import accept_gaps, rewind_to_earliest
 from subscribe_service.bootstrap import bootstrap_consumer
 from subscribe_service.entrypoints import consumer
 from subscribe_service.settings import Settings
@@ -33,6 +33,15 @@ def replay(settings: Settings) -> None:
         print(f"{partition.topic}[{partition.partition}] rewound to offset {partition.offset}")
 
 
+def accept_gap(settings: Settings) -> None:
+    """After the consumer stopped on offsets out of range: move them on, and say what was lost."""
+    gaps = accept_gaps(settings)
+    for gap in gaps:
+        print(gap)
+    if not gaps:
+        print("no gap: every committed offset lies within what the topic keeps")
+
+
 def show_notifications(api_url: str, subscriber_id: int) -> None:
     """What one subscriber was told, oldest first, and whether any event came twice."""
     received = httpx.get(
@@ -51,6 +60,11 @@ def main() -> None:
     commands.add_parser("api", help="the HTTP API")
     commands.add_parser("consumer", help="the event consumer (scale it as a consumer group)")
     commands.add_parser("replay", help="rewind the consumer group (stop the consumers first)")
+    commands.add_parser(
+        "accept-gap",
+        help="move committed offsets the topic no longer holds to its earliest (stop the "
+        "consumers first): after the consumer reported offsets out of range",
+    )
     listing = commands.add_parser("notifications", help="print what one subscriber was told")
     listing.add_argument("subscriber_id", type=int)
     listing.add_argument("--api-url", default="http://127.0.0.1:8082")
@@ -67,6 +81,8 @@ def main() -> None:
             consumer.run(bootstrap_consumer(settings))
         case "replay":
             replay(settings)
+        case "accept-gap":
+            accept_gap(settings)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The post events topic as the consumer sees it: batches in, offsets out, poison aside."""
+"""The post events topic as the consumer sees it: batches in, offsets out, poison aside, and a
+partition whose committed offset the topic no longer holds never skipped in silence."""
 
 from __future__ import annotations
 
@@ -7,18 +8,16 @@ from collections.abc import Sequence
 
 import structlog
 from confluent_kafka import (
+    OFFSET_BEGINNING,
     Consumer,
-    ConsumerGroupTopicPartitions,
     KafkaError,
     KafkaException,
     Message,
-    Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.cimpl import NewTopic
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from subscribe_service.adapters.dead_letters import DeadLetters
 from subscribe_service.settings import Settings
 
 log = structlog.get_logger()
@@ -69,7 +68,11 @@ class EventStream:
                 "bootstrap.servers": settings.kafka_bootstrap_servers,
                 "group.id": settings.consumer_group,
                 "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
+                # A committed offset the topic no longer holds (retention deleted what this
+                # group had not read) is an error on that partition, never a silent jump to the
+                # earliest offset; a partition without a committed offset starts at the
+                # beginning, see start_new_partitions_at_the_beginning.
+                "auto.offset.reset": "error",
                 # The consumer group protocol of KIP-848: the broker assigns partitions on
                 # heartbeats. After a Kafka restart the consumer gets them back at once, where
                 # the classic protocol waits out a whole session timeout first.
@@ -79,27 +82,18 @@ class EventStream:
                 "logger": CLIENT_LOG,
             }
         )
-        self.dead_letters = Producer(
-            {
-                "bootstrap.servers": settings.kafka_bootstrap_servers,
-                "enable.idempotence": True,
-                "acks": "all",
-                "reconnect.backoff.max.ms": 1000,
-                "logger": CLIENT_LOG,
-            }
+        self.dead_letters = DeadLetters(settings)
+        # (topic, partition) of each partition stopped on an offset out of range.
+        self.out_of_range: set[tuple[str, int]] = set()
+        self.consumer.subscribe(
+            [settings.events_topic], on_assign=start_new_partitions_at_the_beginning
         )
-        self.dead_letter_topic_exists = False
-        try:  # at once, so that `make dlq` finds it; if Kafka is down, on the first dead letter
-            self.ensure_dead_letter_topic()
-        except KafkaException as error:
-            log.warning("dead-letter topic not created yet", error=str(error))
-        self.consumer.subscribe([settings.events_topic])
 
     def poll(self, timeout_s: float) -> list[Message]:
         """Waits up to timeout_s for a message, then takes those already fetched with it, up to
         a batch: consume(n, timeout) alone would wait for n messages, up to the whole timeout,
         and hold every event of a quiet moment back that long."""
-        self.dead_letters.poll(0)  # its log lines as they come, not all at the next dead letter
+        self.dead_letters.poll()
         first = self.consumer.poll(timeout_s)
         if first is None:
             return []
@@ -110,8 +104,25 @@ class EventStream:
                 continue
             if error.fatal() or error.code() == KafkaError._FATAL:
                 raise KafkaException(error)  # the process exits; its supervisor starts it anew
+            if error.code() == KafkaError._AUTO_OFFSET_RESET:
+                self.stopped_out_of_range(message, error)
+                continue
             log.warning("kafka consumer error; it recovers by itself", error=str(error))
         return [m for m in messages if m.error() is None]
+
+    def stopped_out_of_range(self, message: Message, error: KafkaError) -> None:
+        """librdkafka reads no further on that partition: saying so loudly is all that is left."""
+        partition = (message.topic() or "", message.partition() or 0)
+        if partition not in self.out_of_range:
+            log.error(
+                "committed offset out of range: the events between it and the earliest kept "
+                "were deleted unread; see what they held, then `make accept-gap`",
+                topic=partition[0],
+                partition=partition[1],
+                committed=message.offset(),
+                error=str(error),
+            )
+        self.out_of_range.add(partition)
 
     def commit(self, messages: Sequence[Message]) -> None:
         """Commits, per partition, the offset after the last message of the batch."""
@@ -135,22 +146,10 @@ class EventStream:
             # messages again, and the inbox turns them into no-ops.
             log.warning("offsets not committed; the batch will be redelivered", error=str(error))
 
-    def dead_letter(self, message: Message, error: Exception) -> None:
-        """Sends a message that can never be applied aside, with its error and original headers."""
-        self.ensure_dead_letter_topic()
-        topic, partition, offset = position(message)
-        headers: dict[str, str | bytes | None] = {
-            **headers_of(message),
-            "dlq.error": str(error).encode(),
-            "dlq.topic": topic.encode(),
-            "dlq.partition": str(partition).encode(),
-            "dlq.offset": str(offset).encode(),
-        }
-        self.dead_letters.produce(
-            self.settings.dead_letter_topic, message.value(), message.key(), headers=headers
-        )
-        if self.dead_letters.flush(30) > 0:
-            raise KafkaException("a dead letter was not acknowledged within 30s")
+    def dead_letter(self, message: Message, error: str) -> None:
+        """Sends a message that can never be applied aside, with its error and original headers;
+        returns only once Kafka acknowledged it (DeadLetterNotAcknowledged otherwise)."""
+        self.dead_letters.send(message, error)
 
     def lag(self) -> int:
         """Messages of this consumer's partitions not read yet, from the last fetch's watermarks."""
@@ -162,38 +161,24 @@ class EventStream:
                 behind += high - reading.offset
         return behind
 
-    def ensure_dead_letter_topic(self) -> None:
-        """Topics are never created by accident (auto-creation is off): this one is created at
-        the consumer's start, or on the first dead letter if Kafka was down then."""
-        if self.dead_letter_topic_exists:
-            return
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap_servers})
-        topic = NewTopic(self.settings.dead_letter_topic, num_partitions=1)
-        try:
-            admin.create_topics([topic], request_timeout=10)[topic.topic].result(timeout=15)
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
-        self.dead_letter_topic_exists = True
-
     def close(self) -> None:
-        self.consumer.close()
-        self.dead_letters.flush(10)
+        """Leaves the group at once, so that its partitions move without waiting for a timeout."""
+        try:
+            self.consumer.close()
+        finally:
+            self.dead_letters.close()
 
 
-def rewind_to_earliest(settings: Settings) -> list[TopicPartition]:
-    """Moves the consumer group back to the start of the topic. The group must have no members."""
-    topic = settings.events_topic
-    probe = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "rewind"})
-    earliest = []
-    try:
-        for partition in probe.list_topics(topic, timeout=10).topics[topic].partitions:
-            low, _ = probe.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            earliest.append(TopicPartition(topic, partition, low))
-    finally:
-        probe.close()
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    request = ConsumerGroupTopicPartitions(settings.consumer_group, earliest)
-    for future in admin.alter_consumer_group_offsets([request]).values():
-        future.result()
-    return earliest
+def start_new_partitions_at_the_beginning(
+    consumer: Consumer, partitions: list[TopicPartition]
+) -> None:
+    """A partition this group never committed an offset for is new to it: read it from the
+    beginning. (With auto.offset.reset=error librdkafka would stop on it as on a lost offset.)
+    Kafka keeps a group's offsets far longer than the events (offsets.retention.minutes), so a
+    group away for longer than the retention still has its offset, and stops on it. Should the
+    committed offsets not be readable, poll() raises, and the process exits to be started anew."""
+    committed = consumer.committed(partitions, timeout=10)
+    for partition in committed:
+        if partition.offset < 0:
+            partition.offset = OFFSET_BEGINNING
+    consumer.incremental_assign(committed)

@@ -5,11 +5,16 @@
 - From a connector without the router, Debezium's raw change event: {"before", "after", "op", ...},
   optionally wrapped as {"schema", "payload"}; `after` is the outbox row. Only inserts (c) and
   snapshot reads (r) carry a new event; the outbox row's delete (d) is skipped.
+
+What it accepts, the subscribe database can store, so that the database never refuses an event:
+ids from 1 to ID_MAX (a signed BIGINT), created_at from EARLIEST to LATEST (a DATETIME), and a
+title of 1 to TITLE_MAX_CHARS characters that UTF-8 can encode. Anything else is an InvalidEvent.
 """
 
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +42,7 @@ def decode(value: bytes | None, headers: Mapping[str, bytes]) -> PostCreated | N
         return None
     try:
         document = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # not UTF-8, not JSON, or a number of over 4300 digits
         raise InvalidEvent(f"value is not JSON: {error}") from error
     if not isinstance(document, dict):
         raise InvalidEvent("value is not a JSON object")
@@ -61,54 +66,79 @@ def from_change_event(document: dict[str, Any]) -> PostCreated | None:
         if isinstance(payload, str):  # a JSON column arrives as a string without the router
             try:
                 payload = json.loads(payload)
-            except json.JSONDecodeError as error:
+            except ValueError as error:
                 raise InvalidEvent(f"outbox payload is not JSON: {error}") from error
         return from_payload(row.get("id"), row.get("type", POST_CREATED), payload)
     # The tutorial's outbox table, whose row is the event itself.
     return from_payload(row.get("event_id"), POST_CREATED, row)
 
 
-def from_payload(event_id: object, event_type: str, payload: object) -> PostCreated:
+def from_payload(event_id: object, event_type: object, payload: object) -> PostCreated:
     if event_type != POST_CREATED:
-        raise InvalidEvent(f"unknown event type {event_type!r}")
+        raise InvalidEvent(f"unknown event type {_shown(event_type)}")
     if not isinstance(payload, dict):
         raise InvalidEvent("payload is not a JSON object")
     try:
-        event = PostCreated(
-            event_id=UUID(str(event_id)),
+        return PostCreated(
+            event_id=_uuid(event_id),
             post_id=_positive_int(payload["post_id"]),
             author_id=_positive_int(payload["author_id"]),
-            title=str(payload["title"]),
+            title=_title(payload["title"]),
             created_at=_timestamp(payload["created_at"]),
         )
     except KeyError as error:
         raise InvalidEvent(f"payload has no field {error}") from error
     except ValueError as error:
         raise InvalidEvent(str(error)) from error
-    if not 1 <= len(event.title) <= TITLE_MAX_CHARS:
-        raise InvalidEvent(f"title must have 1 to {TITLE_MAX_CHARS} characters")
-    return event
 
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def _shown(value: object) -> str:
+    """A value in an error message: shortened, and never nested deeper than a few levels."""
+    return reprlib.repr(value)
+
+
+def _uuid(value: object) -> UUID:
+    if not isinstance(value, str):
+        raise ValueError(f"event id must be a UUID string, got {_shown(value)}")
+    return UUID(value)
+
+
 def _positive_int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= ID_MAX:
-        raise ValueError(f"expected a positive integer up to {ID_MAX}, got {value!r}")
+        raise ValueError(f"expected a positive integer up to {ID_MAX}, got {_shown(value)}")
+    return value
+
+
+def _title(value: object) -> str:
+    """Text the subscribe database can store: a string of 1 to TITLE_MAX_CHARS characters, and
+    Unicode that UTF-8 can encode. JSON can carry a lone surrogate ("\\ud800"), UTF-8 cannot."""
+    if not isinstance(value, str):
+        raise ValueError(f"title must be a string, got {_shown(value)}")
+    if not 1 <= len(value) <= TITLE_MAX_CHARS:
+        raise ValueError(f"title must have 1 to {TITLE_MAX_CHARS} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"title is not valid Unicode: {error.reason} at {error.start}") from error
     return value
 
 
 def _timestamp(value: object) -> datetime:
     try:
-        if isinstance(value, int):  # Debezium's MicroTimestamp, from a row without a JSON payload
+        if isinstance(value, int) and not isinstance(value, bool):
+            # Debezium's MicroTimestamp, from a row without a JSON payload
             moment = datetime.fromtimestamp(value / 1_000_000, UTC)
-        else:
-            moment = datetime.fromisoformat(str(value))
+        elif isinstance(value, str):
+            moment = datetime.fromisoformat(value)
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        else:
+            raise ValueError(f"created_at must be an ISO 8601 string, got {_shown(value)}")
     except (OverflowError, OSError) as error:  # beyond what datetime can hold
-        raise ValueError(f"created_at out of range: {value!r}") from error
+        raise ValueError(f"created_at out of range: {_shown(value)}") from error
     if not EARLIEST <= moment <= LATEST:
         raise ValueError(f"created_at must lie in the years {EARLIEST.year} to {LATEST.year} (UTC)")
     return moment
