@@ -18,7 +18,7 @@ COMPOSE := docker compose
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay accept-gap stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay accept-gap retry-dead stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -120,6 +120,13 @@ dlq: sync ## print the dead letters: messages the consumer could never apply, wi
 SUBSCRIBER ?= 101
 notifications: sync ## what one subscriber was told: `make notifications SUBSCRIBER=101`
 	@$(PYTHON) -m subscribe_service notifications $(SUBSCRIBER)
+
+retry-dead: sync ## make dead webhook deliveries pending again: `make retry-dead [SUBSCRIBER=101]`
+ifeq ($(STACK),compose)
+	$(COMPOSE) run --rm --no-deps subscribe-dispatcher python -m subscribe_service retry-dead $(if $(filter command line environment,$(origin SUBSCRIBER)),--subscriber $(SUBSCRIBER))
+else
+	@set -a && . .stack/secrets.env && set +a && $(PYTHON) -m subscribe_service retry-dead $(if $(filter command line environment,$(origin SUBSCRIBER)),--subscriber $(SUBSCRIBER))
+endif
 
 relay-mode: sync ## show the relay mode, or switch: `make relay-mode MODE=cdc|polling|direct`
 ifeq ($(STACK),compose)

@@ -48,6 +48,8 @@ POST_RELAY: Final = Part("post-relay", 8085, Health.HTTP, "/metrics")
 SUBSCRIBE_API: Final = Part("subscribe-api", 8082, Health.HTTP, "/readyz")
 # The consumer serves its metrics, nothing else.
 SUBSCRIBE_CONSUMER: Final = Part("subscribe-consumer", 8084, Health.HTTP, "/metrics")
+# The webhook dispatcher, likewise: its metrics, 200 once it reached its database.
+SUBSCRIBE_DISPATCHER: Final = Part("subscribe-dispatcher", 8086, Health.HTTP, "/metrics")
 
 # In start order.
 PARTS: Final = (
@@ -59,5 +61,6 @@ PARTS: Final = (
     POST_RELAY,
     SUBSCRIBE_API,
     SUBSCRIBE_CONSUMER,
+    SUBSCRIBE_DISPATCHER,
 )
 BY_NAME: Final = {part.name: part for part in PARTS}

@@ -10,8 +10,8 @@ import uvicorn
 
 from chassis.logs import configure_logging
 from subscribe_service.adapters.group_offsets import accept_gaps, rewind_to_earliest
-from subscribe_service.bootstrap import bootstrap_consumer
-from subscribe_service.entrypoints import consumer
+from subscribe_service.bootstrap import bootstrap_consumer, bootstrap_dispatcher
+from subscribe_service.entrypoints import consumer, dispatcher
 from subscribe_service.settings import Settings
 
 
@@ -59,6 +59,9 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("api", help="the HTTP API")
     commands.add_parser("consumer", help="the event consumer (scale it as a consumer group)")
+    commands.add_parser("dispatcher", help="the webhook dispatcher (scale it by running more)")
+    retrying = commands.add_parser("retry-dead", help="make dead webhook deliveries pending again")
+    retrying.add_argument("--subscriber", type=int, default=None, help="only this subscriber's")
     commands.add_parser("replay", help="rewind the consumer group (stop the consumers first)")
     commands.add_parser(
         "accept-gap",
@@ -79,6 +82,11 @@ def main() -> None:
         case "consumer":
             configure_logging(settings.log_level)
             consumer.run(bootstrap_consumer(settings))
+        case "dispatcher":
+            configure_logging(settings.log_level)
+            dispatcher.run(bootstrap_dispatcher(settings))
+        case "retry-dead":
+            dispatcher.retry_dead_deliveries(settings, args.subscriber)
         case "replay":
             replay(settings)
         case "accept-gap":

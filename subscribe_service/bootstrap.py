@@ -1,5 +1,5 @@
-"""The subscribe service's composition roots: the API's and the consumer's dependencies, built
-from settings. Nothing connects at import time."""
+"""The subscribe service's composition roots: the API's, the consumer's and the dispatcher's
+dependencies, built from settings. Nothing connects at import time."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from chassis.database import create_engine
 from subscribe_service.adapters.kafka import EventStream
 from subscribe_service.adapters.notifier import LoggingNotifier
 from subscribe_service.adapters.repository import SqlUnitOfWork
-from subscribe_service.service.ports import Notifier, UnitOfWork
+from subscribe_service.adapters.webhook_sender import HttpWebhookSender
+from subscribe_service.service.ports import Notifier, UnitOfWork, WebhookSender
 from subscribe_service.settings import Settings
 
 
@@ -25,7 +26,7 @@ class Bootstrapped:
 
 
 def bootstrap(settings: Settings, notifier: Notifier | None = None) -> Bootstrapped:
-    """The API's dependencies, and the database half of the consumer's."""
+    """The API's dependencies, and the database half of the consumer's and the dispatcher's."""
     engine = create_engine(
         settings.db_url(settings.service_db_user, settings.service_db_password),
         settings.db_pool_size,
@@ -44,3 +45,14 @@ class ConsumerDependencies:
 def bootstrap_consumer(settings: Settings) -> ConsumerDependencies:
     """The consumer's dependencies: the database's, and the events topic as a stream."""
     return ConsumerDependencies(bootstrap(settings), EventStream(settings))
+
+
+@dataclass(frozen=True)
+class DispatcherDependencies:
+    deps: Bootstrapped
+    sender: WebhookSender
+
+
+def bootstrap_dispatcher(settings: Settings) -> DispatcherDependencies:
+    """The dispatcher's dependencies: the database's, and an HTTP client for the endpoints."""
+    return DispatcherDependencies(bootstrap(settings), HttpWebhookSender(settings))

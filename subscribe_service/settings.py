@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from datetime import timedelta
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 import chassis.database
 from contract.events import DEAD_LETTER_TOPIC, EVENTS_TOPIC
+from subscribe_service.domain.deliveries import RetryPolicy
 
 
 class DatabaseSettings(chassis.database.DatabaseSettings):
@@ -36,6 +40,42 @@ class Settings(DatabaseSettings):
     batch_size: int = 500
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 8084
+
+    # The webhook dispatcher: its metrics, how much it claims, how much it sends at once.
+    dispatcher_metrics_host: str = "127.0.0.1"
+    dispatcher_metrics_port: int = 8086
+    dispatcher_batch_size: int = Field(100, gt=0)
+    dispatcher_poll_interval_s: float = Field(0.5, gt=0)
+    dispatcher_max_in_flight: int = Field(64, gt=0)
+    dispatcher_max_in_flight_per_endpoint: int = Field(4, gt=0)
+    dispatcher_connect_timeout_s: float = Field(5.0, gt=0)
+    dispatcher_read_timeout_s: float = Field(15.0, gt=0)
+    # The whole attempt, whatever the endpoint trickles; the lease must outlast it, with room for
+    # an attempt that waited its turn behind the endpoint's others.
+    dispatcher_attempt_timeout_s: float = Field(20.0, gt=0)
+    dispatcher_lease_s: float = Field(60.0, gt=0)
+    # The retry policy (domain/deliveries.py): dead after this many attempts or hours.
+    delivery_max_attempts: int = Field(20, gt=0)
+    delivery_max_age_hours: float = Field(24.0, gt=0)
+    delivery_backoff_base_s: float = Field(2.0, gt=0)
+    delivery_backoff_cap_s: float = Field(7200.0, gt=0)
+    delivery_backoff_jitter: float = Field(0.5, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def lease_outlasts_attempts(self) -> Self:
+        if self.dispatcher_lease_s < 2 * self.dispatcher_attempt_timeout_s:
+            raise ValueError("dispatcher_lease_s must be 2 x dispatcher_attempt_timeout_s or more")
+        return self
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.delivery_max_attempts,
+            max_age=timedelta(hours=self.delivery_max_age_hours),
+            base_s=self.delivery_backoff_base_s,
+            cap_s=self.delivery_backoff_cap_s,
+            jitter=self.delivery_backoff_jitter,
+        )
 
 
 class MigrationSettings(DatabaseSettings):

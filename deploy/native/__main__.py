@@ -100,7 +100,12 @@ def up(layout: Layout) -> None:
     mode = relay_mode.current(layout)
     if mode != RelayMode.CDC:
         set_paused(RegistrationSettings(), EVENTS_CONNECTOR, paused=True)
-    start(parts.POST_SERVICE.name, parts.SUBSCRIBE_API.name, parts.SUBSCRIBE_CONSUMER.name)
+    start(
+        parts.POST_SERVICE.name,
+        parts.SUBSCRIBE_API.name,
+        parts.SUBSCRIBE_CONSUMER.name,
+        parts.SUBSCRIBE_DISPATCHER.name,
+    )
     if mode == RelayMode.POLLING:
         start(parts.POST_RELAY.name)
     print_status(layout, supervisor)

@@ -33,6 +33,7 @@ def where_parts_listen() -> dict[str, str]:
         "POST_METRICS_PORT": str(parts.POST_RELAY.port),
         "SUBSCRIBE_HTTP_PORT": str(parts.SUBSCRIBE_API.port),
         "SUBSCRIBE_METRICS_PORT": str(parts.SUBSCRIBE_CONSUMER.port),
+        "SUBSCRIBE_DISPATCHER_METRICS_PORT": str(parts.SUBSCRIBE_DISPATCHER.port),
     }
 
 

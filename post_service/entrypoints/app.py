@@ -7,12 +7,12 @@ from typing import Annotated
 
 import orjson
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import Response
 
-from chassis.api import create_api
+from chassis.api import IdInPath, create_api
+from chassis.error_responses import BODY_UNREADABLE, ErrorDetail, JSONBodyRoute
 from chassis.logs import configure_logging
-from contract.events import ID_MAX
 from post_service.bootstrap import Bootstrapped, bootstrap
 from post_service.domain.posts import NewPost
 from post_service.entrypoints.schemas import PostCreate, PostCreatedPublic, PostPublic
@@ -29,10 +29,15 @@ def dependencies(request: Request) -> Bootstrapped:
 
 Deps = Annotated[Bootstrapped, Depends(dependencies)]
 
-posts = APIRouter(prefix="/posts", tags=["posts"])
+posts = APIRouter(prefix="/posts", tags=["posts"], route_class=JSONBodyRoute)
 
 
-@posts.post("", status_code=status.HTTP_201_CREATED, response_model=PostCreatedPublic)
+@posts.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostCreatedPublic,
+    responses=BODY_UNREADABLE,
+)
 def create_post(body: PostCreate, deps: Deps) -> Response:
     """Creates a post and, in the same transaction, its PostCreated event."""
     new_post = NewPost(body.author_id, body.title, body.content)
@@ -44,8 +49,14 @@ def create_post(body: PostCreate, deps: Deps) -> Response:
     return Response(orjson.dumps(created), status.HTTP_201_CREATED, media_type="application/json")
 
 
-@posts.get("/{post_id}", response_model=PostPublic)
-def get_post(post_id: Annotated[int, Path(gt=0, le=ID_MAX)], deps: Deps) -> PostPublic:
+@posts.get(
+    "/{post_id}",
+    response_model=PostPublic,
+    responses={
+        status.HTTP_404_NOT_FOUND: {"model": ErrorDetail, "description": "No post has this id"}
+    },
+)
+def get_post(post_id: IdInPath, deps: Deps) -> PostPublic:
     """Returns one post."""
     try:
         post = use_cases.get_post(deps.unit_of_work, post_id)

@@ -8,10 +8,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.events import ID_MAX, TITLE_MAX_CHARS
+from chassis.api import Id
+from contract.events import TITLE_MAX_CHARS
 from post_service.domain.posts import CONTENT_MAX_CHARS
 
-Id = Annotated[int, Field(gt=0, le=ID_MAX)]
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_CHARS)]
+Content = Annotated[str, Field(max_length=CONTENT_MAX_CHARS)]
 
 
 class PostCreate(BaseModel):
@@ -23,21 +25,21 @@ class PostCreate(BaseModel):
     )
 
     author_id: Id
-    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX_CHARS)]
-    content: Annotated[str, Field(max_length=CONTENT_MAX_CHARS)]
+    title: Title
+    content: Content
 
 
 class PostCreatedPublic(BaseModel):
-    post_id: int
+    post_id: Id
     event_id: UUID
-    author_id: int
-    title: str
+    author_id: Id
+    title: Title
     created_at: datetime
 
 
 class PostPublic(BaseModel):
-    post_id: int
-    author_id: int
-    title: str
-    content: str
+    post_id: Id
+    author_id: Id
+    title: Title
+    content: Content
     created_at: datetime

@@ -1,4 +1,6 @@
-"""The default notifier: the notifications table is the record, and each delivery is logged."""
+"""The default notifier: a log line per notification committed, after the offsets. The record is
+the notifications table; what must reach a webhook endpoint is a pending delivery written in the
+same transaction, which the dispatcher sends (service/dispatch.py), not this."""
 
 from __future__ import annotations
 

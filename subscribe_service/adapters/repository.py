@@ -2,42 +2,88 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
 
 import chassis.unit_of_work
 from contract.events import PostCreated
-from subscribe_service.adapters.tables import notifications, processed_events, subscriptions
+from subscribe_service.adapters.tables import (
+    notifications,
+    processed_events,
+    subscriptions,
+    webhook_deliveries,
+    webhook_endpoints,
+)
+from subscribe_service.domain.deliveries import (
+    Delivery,
+    DeliveryRecord,
+    NewDelivery,
+    Status,
+    Verdict,
+)
 from subscribe_service.domain.notifications import Notification
-from subscribe_service.service.ports import Inbox, Notifications, Subscriptions, UnitOfWork
+from subscribe_service.domain.webhooks import Endpoint
+from subscribe_service.service.ports import (
+    Backlog,
+    Deliveries,
+    Endpoints,
+    Inbox,
+    Notifications,
+    Subscriptions,
+    UnitOfWork,
+)
+
+
+def stored(moment: datetime) -> datetime:
+    """A moment as the DATETIME columns hold it: UTC, without a zone."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def loaded(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC)
 
 
 class SqlSubscriptions(Subscriptions):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def add(self, subscriber_id: int, author_id: int) -> None:
+    def add(self, subscriber_id: int, author_id: int, at: datetime) -> None:
+        # The unique key on the open period turns subscribing again while subscribed into "0 rows".
         self.connection.execute(
             insert(subscriptions)
             .prefix_with("IGNORE")
-            .values(subscriber_id=subscriber_id, author_id=author_id)
+            .values(subscriber_id=subscriber_id, author_id=author_id, subscribed_at=stored(at))
         )
 
-    def remove(self, subscriber_id: int, author_id: int) -> bool:
+    def remove(self, subscriber_id: int, author_id: int, at: datetime) -> bool:
         result = self.connection.execute(
-            delete(subscriptions).where(
+            update(subscriptions)
+            .where(
                 subscriptions.c.subscriber_id == subscriber_id,
                 subscriptions.c.author_id == author_id,
+                subscriptions.c.unsubscribed_at.is_(None),
             )
+            .values(unsubscribed_at=stored(at))
         )
         return result.rowcount > 0
 
-    def subscribers_of(self, author_id: int) -> list[int]:
+    def subscribers_of(self, author_id: int, at: datetime) -> list[int]:
+        moment = stored(at)
         rows = self.connection.execute(
-            select(subscriptions.c.subscriber_id).where(subscriptions.c.author_id == author_id)
+            select(subscriptions.c.subscriber_id)
+            .distinct()
+            .where(
+                subscriptions.c.author_id == author_id,
+                subscriptions.c.subscribed_at <= moment,
+                or_(
+                    subscriptions.c.unsubscribed_at.is_(None),
+                    subscriptions.c.unsubscribed_at > moment,
+                ),
+            )
         )
         return list(rows.scalars())
 
@@ -71,7 +117,7 @@ class SqlNotifications(Notifications):
                     "post_id": n.post_id,
                     "author_id": n.author_id,
                     "title": n.title,
-                    "post_created_at": n.created_at.astimezone(UTC).replace(tzinfo=None),
+                    "post_created_at": stored(n.created_at),
                 }
                 for n in new
             ],
@@ -91,11 +137,199 @@ class SqlNotifications(Notifications):
                 row.post_id,
                 row.author_id,
                 row.title,
-                row.post_created_at.replace(tzinfo=UTC),
-                row.notified_at.replace(tzinfo=UTC),
+                loaded(row.post_created_at),
+                loaded(row.notified_at),
             )
             for row in rows
         ]
+
+
+class SqlEndpoints(Endpoints):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def put(self, endpoint: Endpoint) -> None:
+        values = {"url": endpoint.url, "secret": endpoint.secret, "updated_at": func.now(6)}
+        self.connection.execute(
+            mysql_insert(webhook_endpoints)
+            .values(subscriber_id=endpoint.subscriber_id, **values)
+            .on_duplicate_key_update(**values)
+        )
+
+    def get(self, subscriber_id: int) -> Endpoint | None:
+        row = self.connection.execute(
+            select(webhook_endpoints).where(webhook_endpoints.c.subscriber_id == subscriber_id)
+        ).first()
+        return None if row is None else Endpoint(row.subscriber_id, row.url, row.secret)
+
+    def remove(self, subscriber_id: int) -> bool:
+        result = self.connection.execute(
+            delete(webhook_endpoints).where(webhook_endpoints.c.subscriber_id == subscriber_id)
+        )
+        return result.rowcount > 0
+
+    def having(self, subscriber_ids: Collection[int]) -> set[int]:
+        if not subscriber_ids:
+            return set()
+        rows = self.connection.execute(
+            select(webhook_endpoints.c.subscriber_id).where(
+                webhook_endpoints.c.subscriber_id.in_(list(subscriber_ids))
+            )
+        )
+        return set(rows.scalars())
+
+
+class SqlDeliveries(Deliveries):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, deliveries: Sequence[NewDelivery], at: datetime) -> None:
+        if not deliveries:
+            return
+        moment = stored(at)
+        self.connection.execute(
+            insert(webhook_deliveries),
+            [
+                {
+                    "webhook_id": d.webhook_id,
+                    "event_id": d.event_id,
+                    "subscriber_id": d.subscriber_id,
+                    "body": d.body,
+                    "status": Status.PENDING,
+                    "attempts": 0,
+                    "created_at": moment,
+                    "next_attempt_at": moment,
+                }
+                for d in deliveries
+            ],
+        )
+
+    def claim(
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        skip_subscribers: Collection[int] = (),
+        per_subscriber: int = 1_000_000,
+    ) -> list[Delivery]:
+        """Locks due rows, passing over those another dispatcher holds (SKIP LOCKED), keeps at
+        most per_subscriber of each subscriber and leases those: due again only after the lease.
+        The rows it passes over stay due, and unlocked once this transaction ends."""
+        query = (
+            select(webhook_deliveries)
+            .where(
+                webhook_deliveries.c.status == Status.PENDING,
+                webhook_deliveries.c.next_attempt_at <= stored(now),
+            )
+            .order_by(webhook_deliveries.c.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if skip_subscribers:
+            query = query.where(webhook_deliveries.c.subscriber_id.not_in(list(skip_subscribers)))
+        taken: dict[int, int] = {}
+        rows = []
+        for row in self.connection.execute(query):
+            if taken.get(row.subscriber_id, 0) < per_subscriber:
+                taken[row.subscriber_id] = taken.get(row.subscriber_id, 0) + 1
+                rows.append(row)
+        if not rows:
+            return []
+        self.connection.execute(
+            update(webhook_deliveries)
+            .where(webhook_deliveries.c.delivery_id.in_([row.delivery_id for row in rows]))
+            .values(next_attempt_at=stored(now + lease))
+        )
+        endpoints = self.endpoints(set(taken))
+        return [
+            Delivery(
+                row.delivery_id,
+                row.webhook_id,
+                row.event_id,
+                row.subscriber_id,
+                row.body,
+                row.attempts,
+                loaded(row.created_at),
+                endpoints.get(row.subscriber_id),
+            )
+            for row in rows
+        ]
+
+    def endpoints(self, subscriber_ids: set[int]) -> dict[int, Endpoint]:
+        rows = self.connection.execute(
+            select(webhook_endpoints).where(webhook_endpoints.c.subscriber_id.in_(subscriber_ids))
+        )
+        return {row.subscriber_id: Endpoint(row.subscriber_id, row.url, row.secret) for row in rows}
+
+    def settle(self, delivery_id: int, verdict: Verdict, now: datetime) -> None:
+        delivered = verdict.status == Status.DELIVERED
+        # Only a pending row: should a lease have run out and another dispatcher have delivered
+        # the row meanwhile, a late failure of this attempt does not make it pending again.
+        self.connection.execute(
+            update(webhook_deliveries)
+            .where(
+                webhook_deliveries.c.delivery_id == delivery_id,
+                webhook_deliveries.c.status == Status.PENDING,
+            )
+            .values(
+                status=verdict.status,
+                attempts=webhook_deliveries.c.attempts + 1,
+                next_attempt_at=stored(verdict.next_attempt_at),
+                delivered_at=stored(now) if delivered else None,
+                last_error=None if delivered else verdict.error,
+            )
+        )
+
+    def revive(self, now: datetime, subscriber_id: int | None = None) -> int:
+        query = update(webhook_deliveries).where(webhook_deliveries.c.status == Status.DEAD)
+        if subscriber_id is not None:
+            query = query.where(webhook_deliveries.c.subscriber_id == subscriber_id)
+        # created_at anew too: the retry policy's hours count from the revival, not the first try.
+        moment = stored(now)
+        result = self.connection.execute(
+            query.values(
+                status=Status.PENDING, attempts=0, created_at=moment, next_attempt_at=moment
+            )
+        )
+        return result.rowcount
+
+    def of_subscriber(
+        self, subscriber_id: int, status: Status | None, limit: int
+    ) -> list[DeliveryRecord]:
+        query = (
+            select(webhook_deliveries)
+            .where(webhook_deliveries.c.subscriber_id == subscriber_id)
+            .order_by(webhook_deliveries.c.delivery_id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(webhook_deliveries.c.status == status)
+        return [
+            DeliveryRecord(
+                row.webhook_id,
+                row.event_id,
+                Status(row.status),
+                row.attempts,
+                loaded(row.created_at),
+                loaded(row.next_attempt_at),
+                None if row.delivered_at is None else loaded(row.delivered_at),
+                row.last_error,
+            )
+            for row in self.connection.execute(query)
+        ]
+
+    def backlog(self, now: datetime) -> Backlog:
+        rows = self.connection.execute(
+            select(
+                webhook_deliveries.c.status, func.count(), func.min(webhook_deliveries.c.created_at)
+            )
+            .where(webhook_deliveries.c.status.in_([Status.PENDING, Status.DEAD]))
+            .group_by(webhook_deliveries.c.status)
+        )
+        found = {row[0]: (int(row[1]), row[2]) for row in rows}
+        pending, oldest = found.get(Status.PENDING, (0, None))
+        age = 0.0 if oldest is None else (stored(now) - oldest).total_seconds()
+        return Backlog(pending, max(0.0, age), found.get(Status.DEAD, (0, None))[0])
 
 
 class SqlUnitOfWork(chassis.unit_of_work.SqlUnitOfWork, UnitOfWork):
@@ -103,3 +337,5 @@ class SqlUnitOfWork(chassis.unit_of_work.SqlUnitOfWork, UnitOfWork):
         self.subscriptions = SqlSubscriptions(connection)
         self.inbox = SqlInbox(connection)
         self.notifications = SqlNotifications(connection)
+        self.endpoints = SqlEndpoints(connection)
+        self.deliveries = SqlDeliveries(connection)

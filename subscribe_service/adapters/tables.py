@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, UniqueConstraint, text
-from sqlalchemy.dialects.mysql import CHAR, DATETIME
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Computed,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.mysql import CHAR, DATETIME, TINYINT, VARCHAR
 
 from contract.events import TITLE_MAX_CHARS
+from subscribe_service.domain.deliveries import ERROR_MAX_CHARS
+from subscribe_service.domain.webhooks import SECRET_MAX_CHARS, URL_MAX_CHARS
 
 metadata = MetaData()
 NOW = text("CURRENT_TIMESTAMP(6)")
 
+# One row per subscription period, [subscribed_at, unsubscribed_at): unsubscribing ends the
+# period and keeps it, so that who was subscribed when a post was created stays answerable.
 subscriptions = Table(
     "subscriptions",
     metadata,
-    Column("author_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("subscriber_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("created_at", DATETIME(fsp=6), nullable=False, server_default=NOW),
+    Column("subscription_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("author_id", BigInteger, nullable=False),
+    Column("subscriber_id", BigInteger, nullable=False),
+    Column("subscribed_at", DATETIME(fsp=6), nullable=False, server_default=NOW),
+    Column("unsubscribed_at", DATETIME(fsp=6), nullable=True),
+    # 1 while the period is open, NULL once it ended: the unique key below admits one open period
+    # per subscriber and author (NULLs never collide), so subscribing twice, even at once, is one.
+    Column("is_open", TINYINT, Computed("IF(unsubscribed_at IS NULL, 1, NULL)", persisted=False)),
+    UniqueConstraint("author_id", "subscriber_id", "is_open", name="uq_subscriptions_open"),
+    Index("ix_subscriptions_author_period", "author_id", "subscribed_at"),
     Index("ix_subscriptions_subscriber_id", "subscriber_id"),
 )
 
@@ -41,4 +64,39 @@ notifications = Table(
     # A second notification of one event to one subscriber cannot exist, whatever the code does.
     UniqueConstraint("event_id", "subscriber_id", name="uq_notifications_event_subscriber"),
     Index("ix_notifications_subscriber_newest", "subscriber_id", "notification_id"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("subscriber_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("url", VARCHAR(URL_MAX_CHARS, charset="ascii", collation="ascii_bin"), nullable=False),
+    # Kept as given: signing needs it. Never logged, never shown but in the answer that made it.
+    Column(
+        "secret", VARCHAR(SECRET_MAX_CHARS, charset="ascii", collation="ascii_bin"), nullable=False
+    ),
+    Column("updated_at", DATETIME(fsp=6), nullable=False, server_default=NOW),
+)
+
+# The delivery outbox: one row per notification to a subscriber with an endpoint, written in the
+# consumer's transaction; a dispatcher claims due rows, POSTs them and records the outcome.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("webhook_id", VARCHAR(40, charset="ascii", collation="ascii_bin"), nullable=False),
+    Column("event_id", CHAR(36, charset="ascii"), nullable=False),
+    Column("subscriber_id", BigInteger, nullable=False),
+    # The exact bytes of every attempt: the receiver's signature check and dedupe rely on it.
+    Column("body", LargeBinary, nullable=False),
+    Column("status", VARCHAR(9, charset="ascii"), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", DATETIME(fsp=6), nullable=False),
+    Column("next_attempt_at", DATETIME(fsp=6), nullable=False),
+    Column("delivered_at", DATETIME(fsp=6), nullable=True),
+    Column("last_error", String(ERROR_MAX_CHARS), nullable=True),
+    UniqueConstraint("webhook_id", name="uq_webhook_deliveries_webhook_id"),
+    # The dispatchers' claim: due pending rows, oldest due first.
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_subscriber_newest", "subscriber_id", "delivery_id"),
 )

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
-from chassis.api import create_api
+from chassis.api import URL_INTEGER, IdInPath, IdInQuery, create_api
+from chassis.error_responses import BODY_UNREADABLE, JSONBodyRoute
 from chassis.logs import configure_logging
-from contract.events import ID_MAX
 from subscribe_service.bootstrap import Bootstrapped, bootstrap
 from subscribe_service.entrypoints.schemas import (
     NotificationPublic,
     SubscriptionCreate,
     SubscriptionPublic,
 )
+from subscribe_service.entrypoints.webhooks_api import webhooks
 from subscribe_service.service import notifications as notification_cases
 from subscribe_service.service import subscriptions as subscription_cases
 from subscribe_service.service.ports import UnitOfWork
@@ -28,12 +29,18 @@ def unit_of_work(request: Request) -> Callable[[], UnitOfWork]:
 
 
 UnitOfWorkFactory = Annotated[Callable[[], UnitOfWork], Depends(unit_of_work)]
-IdPath = Annotated[int, Path(gt=0, le=ID_MAX)]
 
-subscriptions = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
+subscriptions = APIRouter(
+    prefix="/subscriptions", tags=["subscriptions"], route_class=JSONBodyRoute
+)
 
 
-@subscriptions.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionPublic)
+@subscriptions.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubscriptionPublic,
+    responses=BODY_UNREADABLE,
+)
 def subscribe(body: SubscriptionCreate, uow: UnitOfWorkFactory) -> SubscriptionPublic:
     """Subscribes a subscriber to an author's posts; repeating it is harmless."""
     subscription_cases.subscribe(uow, body.subscriber_id, body.author_id)
@@ -41,20 +48,22 @@ def subscribe(body: SubscriptionCreate, uow: UnitOfWorkFactory) -> SubscriptionP
 
 
 @subscriptions.delete("/{subscriber_id}/{author_id}", status_code=status.HTTP_204_NO_CONTENT)
-def unsubscribe(subscriber_id: IdPath, author_id: IdPath, uow: UnitOfWorkFactory) -> Response:
+def unsubscribe(subscriber_id: IdInPath, author_id: IdInPath, uow: UnitOfWorkFactory) -> Response:
     """Ends a subscription; ending one that does not exist is harmless too."""
     subscription_cases.unsubscribe(uow, subscriber_id, author_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-notifications = APIRouter(prefix="/notifications", tags=["notifications"])
+notifications = APIRouter(
+    prefix="/notifications", tags=["notifications"], route_class=JSONBodyRoute
+)
 
 
 @notifications.get("", response_model=list[NotificationPublic])
 def list_notifications(
-    subscriber_id: Annotated[int, Query(gt=0, le=ID_MAX)],
+    subscriber_id: IdInQuery,
     uow: UnitOfWorkFactory,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    limit: Annotated[int, Query(ge=1, le=1000), URL_INTEGER] = 50,
 ) -> list[NotificationPublic]:
     """The subscriber's latest notifications, newest first."""
     return [
@@ -74,7 +83,7 @@ def create_app(deps: Bootstrapped) -> FastAPI:
     app = create_api(
         service="subscribe",
         engine=deps.engine,
-        routers=[subscriptions, notifications],
+        routers=[subscriptions, notifications, webhooks],
         max_body_bytes=16 * 1024,
         unavailable_detail="the database is unavailable; try again",
     )

@@ -8,9 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.events import ID_MAX
-
-Id = Annotated[int, Field(gt=0, le=ID_MAX)]
+from chassis.api import Id
+from contract.events import TITLE_MAX_CHARS
 
 
 class SubscriptionCreate(BaseModel):
@@ -21,14 +20,14 @@ class SubscriptionCreate(BaseModel):
 
 
 class SubscriptionPublic(BaseModel):
-    subscriber_id: int
-    author_id: int
+    subscriber_id: Id
+    author_id: Id
 
 
 class NotificationPublic(BaseModel):
     event_id: UUID
-    post_id: int
-    author_id: int
-    title: str
+    post_id: Id
+    author_id: Id
+    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX_CHARS)]
     created_at: datetime = Field(description="When the post was created")
     notified_at: datetime = Field(description="When the notification was committed")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from contract.events import PostCreated
+from subscribe_service.domain.deliveries import NewDelivery
 from subscribe_service.domain.notifications import Notification
 from subscribe_service.service.ports import UnitOfWork
 
@@ -13,7 +15,9 @@ def notify_subscribers(
     unit_of_work: Callable[[], UnitOfWork], events: Sequence[PostCreated]
 ) -> tuple[list[Notification], int]:
     """Applies each event exactly once, all in one transaction: an event already in the inbox
-    changes nothing. Returns the new notifications and how many events were duplicates."""
+    changes nothing. Each subscriber of the author when the post was created gets a notification;
+    those with a webhook endpoint also get a pending delivery, in the same transaction, which the
+    dispatcher sends. Returns the new notifications and how many events were duplicates."""
     created: list[Notification] = []
     duplicates = 0
     with unit_of_work() as uow:
@@ -30,10 +34,17 @@ def notify_subscribers(
                     event.title,
                     event.created_at,
                 )
-                for subscriber_id in uow.subscriptions.subscribers_of(event.author_id)
+                for subscriber_id in uow.subscriptions.subscribers_of(
+                    event.author_id, at=event.created_at
+                )
             ]
             uow.notifications.add(notifications)
             created.extend(notifications)
+        with_endpoint = uow.endpoints.having({n.subscriber_id for n in created})
+        uow.deliveries.add(
+            [NewDelivery.of(n) for n in created if n.subscriber_id in with_endpoint],
+            at=datetime.now(UTC),
+        )
         uow.commit()
     return created, duplicates
 

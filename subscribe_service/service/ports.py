@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import chassis.unit_of_work
 from contract.events import PostCreated
+from subscribe_service.domain.deliveries import (
+    Delivery,
+    DeliveryRecord,
+    NewDelivery,
+    Outcome,
+    Status,
+    Verdict,
+)
 from subscribe_service.domain.notifications import Notification
+from subscribe_service.domain.webhooks import Endpoint
 
 
 class Subscriptions(abc.ABC):
-    @abc.abstractmethod
-    def add(self, subscriber_id: int, author_id: int) -> None:
-        """Subscribes; subscribing twice is harmless."""
+    """Subscription periods (domain/subscriptions.py): ended ones are kept."""
 
     @abc.abstractmethod
-    def remove(self, subscriber_id: int, author_id: int) -> bool:
-        """Unsubscribes; False when there was no such subscription."""
+    def add(self, subscriber_id: int, author_id: int, at: datetime) -> None:
+        """Opens a period at `at`; while one is open, subscribing again changes nothing."""
 
     @abc.abstractmethod
-    def subscribers_of(self, author_id: int) -> list[int]: ...
+    def remove(self, subscriber_id: int, author_id: int, at: datetime) -> bool:
+        """Ends the open period at `at`; False when there was none."""
+
+    @abc.abstractmethod
+    def subscribers_of(self, author_id: int, at: datetime) -> list[int]:
+        """Who was subscribed to the author at that moment (a post's created_at)."""
 
 
 class Inbox(abc.ABC):
@@ -39,17 +53,97 @@ class Notifications(abc.ABC):
     def latest_for(self, subscriber_id: int, limit: int) -> list[Notification]: ...
 
 
+class Endpoints(abc.ABC):
+    """Each subscriber's webhook endpoint, at most one."""
+
+    @abc.abstractmethod
+    def put(self, endpoint: Endpoint) -> None:
+        """Registers the endpoint, or replaces the subscriber's one."""
+
+    @abc.abstractmethod
+    def get(self, subscriber_id: int) -> Endpoint | None: ...
+
+    @abc.abstractmethod
+    def remove(self, subscriber_id: int) -> bool:
+        """False when the subscriber had none."""
+
+    @abc.abstractmethod
+    def having(self, subscriber_ids: Collection[int]) -> set[int]:
+        """Those of the subscribers that have an endpoint."""
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The deliveries not done yet, and the dead."""
+
+    pending: int
+    oldest_pending_age_s: float
+    dead: int
+
+
+class Deliveries(abc.ABC):
+    """The delivery outbox: rows written with the notifications, claimed by dispatchers."""
+
+    @abc.abstractmethod
+    def add(self, deliveries: Sequence[NewDelivery], at: datetime) -> None:
+        """Pending, due at once."""
+
+    @abc.abstractmethod
+    def claim(
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        skip_subscribers: Collection[int] = (),
+        per_subscriber: int = 1_000_000,
+    ) -> list[Delivery]:
+        """Due pending deliveries, no other dispatcher's, at most per_subscriber per subscriber
+        and none of skip_subscribers; each made due again only after the lease, so that another
+        dispatcher takes it if this one never reports back."""
+
+    @abc.abstractmethod
+    def settle(self, delivery_id: int, verdict: Verdict, now: datetime) -> None:
+        """Records an attempt's verdict: delivered, pending again later, or dead."""
+
+    @abc.abstractmethod
+    def revive(self, now: datetime, subscriber_id: int | None = None) -> int:
+        """Makes dead deliveries pending again, due now, with their attempts counted anew."""
+
+    @abc.abstractmethod
+    def of_subscriber(
+        self, subscriber_id: int, status: Status | None, limit: int
+    ) -> list[DeliveryRecord]:
+        """Newest first."""
+
+    @abc.abstractmethod
+    def backlog(self, now: datetime) -> Backlog: ...
+
+
 class UnitOfWork(chassis.unit_of_work.UnitOfWork):
-    """One transaction over subscriptions, the inbox and notifications."""
+    """One transaction over subscriptions, the inbox, notifications, endpoints and deliveries."""
 
     subscriptions: Subscriptions
     inbox: Inbox
     notifications: Notifications
+    endpoints: Endpoints
+    deliveries: Deliveries
+
+
+class WebhookSender(abc.ABC):
+    """POSTs one delivery to its endpoint, signed; outside any transaction."""
+
+    @abc.abstractmethod
+    async def send(self, delivery: Delivery) -> Outcome: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Releases its connections."""
 
 
 class Notifier(abc.ABC):
-    """Delivers notifications to the outside (a webhook, a push service): after the commit, never
-    inside the transaction, so a slow or failing receiver cannot hold or undo the database work."""
+    """Tells the outside of notifications after their commit; the default only logs them. What
+    must reach an endpoint does not go this way, which a crash after the commit would lose: it is a
+    pending delivery of the same transaction (Deliveries), sent by the dispatcher."""
 
     @abc.abstractmethod
     def deliver(self, notifications: Sequence[Notification]) -> None: ...

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from datetime import datetime
+import dataclasses
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from contract.events import PostCreated
 from post_service.domain.idempotency import EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import NewPost, Post, now
 from post_service.service import ports as post_ports
+from subscribe_service.domain.deliveries import (
+    Delivery,
+    DeliveryRecord,
+    NewDelivery,
+    Outcome,
+    Status,
+    Verdict,
+)
 from subscribe_service.domain.notifications import Notification
+from subscribe_service.domain.subscriptions import SubscriptionPeriod
+from subscribe_service.domain.webhooks import Endpoint
 from subscribe_service.service import ports as subscribe_ports
 
 
@@ -98,25 +109,40 @@ class FakePostUnitOfWork(post_ports.UnitOfWork):
 
 class SubscribeStore:
     def __init__(self) -> None:
+        # (subscriber, author) subscribed now; one put here without a period counts since ever.
         self.subscriptions: set[tuple[int, int]] = set()
+        self.periods: list[SubscriptionPeriod] = []
         self.processed: set[str] = set()
         self.notifications: list[Notification] = []
+        self.endpoints: dict[int, Endpoint] = {}
+        self.deliveries: list[StoredDelivery] = []
 
 
 class FakeSubscriptions(subscribe_ports.Subscriptions):
     def __init__(self, store: SubscribeStore) -> None:
         self.store = store
 
-    def add(self, subscriber_id: int, author_id: int) -> None:
-        self.store.subscriptions.add((subscriber_id, author_id))
+    def add(self, subscriber_id: int, author_id: int, at: datetime) -> None:
+        if (subscriber_id, author_id) not in self.store.subscriptions:
+            self.store.subscriptions.add((subscriber_id, author_id))
+            self.store.periods.append(SubscriptionPeriod(subscriber_id, author_id, at))
 
-    def remove(self, subscriber_id: int, author_id: int) -> bool:
+    def remove(self, subscriber_id: int, author_id: int, at: datetime) -> bool:
         found = (subscriber_id, author_id) in self.store.subscriptions
         self.store.subscriptions.discard((subscriber_id, author_id))
+        self.store.periods = [
+            dataclasses.replace(p, unsubscribed_at=at)
+            if (p.subscriber_id, p.author_id, p.unsubscribed_at) == (subscriber_id, author_id, None)
+            else p
+            for p in self.store.periods
+        ]
         return found
 
-    def subscribers_of(self, author_id: int) -> list[int]:
-        return sorted(s for s, a in self.store.subscriptions if a == author_id)
+    def subscribers_of(self, author_id: int, at: datetime) -> list[int]:
+        periods = [p for p in self.store.periods if p.author_id == author_id]
+        timed = {p.subscriber_id for p in periods if p.unsubscribed_at is None}
+        since_ever = {s for s, a in self.store.subscriptions if a == author_id} - timed
+        return sorted({p.subscriber_id for p in periods if p.covers(at)} | since_ever)
 
 
 class FakeInbox(subscribe_ports.Inbox):
@@ -151,6 +177,8 @@ class FakeSubscribeUnitOfWork(subscribe_ports.UnitOfWork):
         self.subscriptions = FakeSubscriptions(self.pending)
         self.inbox = FakeInbox(self.pending)
         self.notifications = FakeNotifications(self.pending)
+        self.endpoints = FakeEndpoints(self.pending)
+        self.deliveries = FakeDeliveries(self.pending)
         return self
 
     def commit(self) -> None:
@@ -158,3 +186,150 @@ class FakeSubscribeUnitOfWork(subscribe_ports.UnitOfWork):
 
     def rollback(self) -> None:
         self.pending = SubscribeStore()
+
+
+@dataclasses.dataclass
+class StoredDelivery:
+    """A row of the fake delivery outbox."""
+
+    delivery_id: int
+    new: NewDelivery
+    created_at: datetime
+    next_attempt_at: datetime
+    status: Status = Status.PENDING
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+
+
+class FakeEndpoints(subscribe_ports.Endpoints):
+    def __init__(self, store: SubscribeStore) -> None:
+        self.store = store
+
+    def put(self, endpoint: Endpoint) -> None:
+        self.store.endpoints[endpoint.subscriber_id] = endpoint
+
+    def get(self, subscriber_id: int) -> Endpoint | None:
+        return self.store.endpoints.get(subscriber_id)
+
+    def remove(self, subscriber_id: int) -> bool:
+        return self.store.endpoints.pop(subscriber_id, None) is not None
+
+    def having(self, subscriber_ids: Collection[int]) -> set[int]:
+        return set(subscriber_ids) & set(self.store.endpoints)
+
+
+class FakeDeliveries(subscribe_ports.Deliveries):
+    """The delivery outbox in memory; a claim's lease is its next_attempt_at, as in the SQL."""
+
+    def __init__(self, store: SubscribeStore) -> None:
+        self.store = store
+
+    def add(self, deliveries: Sequence[NewDelivery], at: datetime) -> None:
+        for new in deliveries:
+            row = StoredDelivery(len(self.store.deliveries) + 1, new, at, at)
+            self.store.deliveries.append(row)
+
+    def claim(
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        skip_subscribers: Collection[int] = (),
+        per_subscriber: int = 1_000_000,
+    ) -> list[Delivery]:
+        due = sorted(
+            (
+                row
+                for row in self.store.deliveries
+                if row.status == Status.PENDING
+                and row.next_attempt_at <= now
+                and row.new.subscriber_id not in skip_subscribers
+            ),
+            key=lambda row: row.next_attempt_at,
+        )[:limit]
+        taken: list[StoredDelivery] = []
+        for row in due:
+            if (
+                sum(1 for t in taken if t.new.subscriber_id == row.new.subscriber_id)
+                < per_subscriber
+            ):
+                row.next_attempt_at = now + lease
+                taken.append(row)
+        return [
+            Delivery(
+                row.delivery_id,
+                row.new.webhook_id,
+                row.new.event_id,
+                row.new.subscriber_id,
+                row.new.body,
+                row.attempts,
+                row.created_at,
+                self.store.endpoints.get(row.new.subscriber_id),
+            )
+            for row in taken
+        ]
+
+    def settle(self, delivery_id: int, verdict: Verdict, now: datetime) -> None:
+        row = self.store.deliveries[delivery_id - 1]
+        if row.status != Status.PENDING:
+            return
+        delivered = verdict.status == Status.DELIVERED
+        row.status, row.attempts = verdict.status, row.attempts + 1
+        row.next_attempt_at = verdict.next_attempt_at
+        row.delivered_at = now if delivered else None
+        row.last_error = None if delivered else verdict.error
+
+    def revive(self, now: datetime, subscriber_id: int | None = None) -> int:
+        dead = [
+            row
+            for row in self.store.deliveries
+            if row.status == Status.DEAD and subscriber_id in (None, row.new.subscriber_id)
+        ]
+        for row in dead:
+            row.status, row.attempts, row.created_at, row.next_attempt_at = (
+                Status.PENDING, 0, now, now
+            )  # fmt: skip
+        return len(dead)
+
+    def of_subscriber(
+        self, subscriber_id: int, status: Status | None, limit: int
+    ) -> list[DeliveryRecord]:
+        mine = [
+            DeliveryRecord(
+                row.new.webhook_id,
+                row.new.event_id,
+                row.status,
+                row.attempts,
+                row.created_at,
+                row.next_attempt_at,
+                row.delivered_at,
+                row.last_error,
+            )
+            for row in self.store.deliveries
+            if row.new.subscriber_id == subscriber_id and status in (None, row.status)
+        ]
+        return mine[::-1][:limit]
+
+    def backlog(self, now: datetime) -> subscribe_ports.Backlog:
+        pending = [row for row in self.store.deliveries if row.status == Status.PENDING]
+        oldest = min((row.created_at for row in pending), default=now)
+        dead = sum(1 for row in self.store.deliveries if row.status == Status.DEAD)
+        return subscribe_ports.Backlog(len(pending), (now - oldest).total_seconds(), dead)
+
+
+class FakeWebhookSender(subscribe_ports.WebhookSender):
+    """Answers each send with the next of its outcomes (the last one over and over), notes what
+    it was asked to send, and can be made to wait until released."""
+
+    def __init__(self, *outcomes: Outcome) -> None:
+        self.outcomes = list(outcomes) or [Outcome.success()]
+        self.sent: list[Delivery] = []
+        self.closed = False
+
+    async def send(self, delivery: Delivery) -> Outcome:
+        self.sent.append(delivery)
+        return self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
+
+    async def close(self) -> None:
+        self.closed = True

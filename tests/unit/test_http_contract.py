@@ -1,14 +1,20 @@
-"""The HTTP APIs' contract: a clear 4xx naming the field for bad input, 413 for a huge body."""
+"""The HTTP APIs' contract: a clear 4xx naming the field for bad input, 413 for a huge body, 503
+when the database is away, never a 500; and an OpenAPI document that states all of it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import pymysql
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
+from contract.events import ID_MAX, TITLE_MAX_CHARS
 from post_service.bootstrap import Bootstrapped as PostDeps
+from post_service.domain.posts import CONTENT_MAX_CHARS
 from post_service.entrypoints.app import create_app as create_post_app
 from subscribe_service.adapters.notifier import LoggingNotifier
 from subscribe_service.bootstrap import Bootstrapped as SubscribeDeps
@@ -16,7 +22,7 @@ from subscribe_service.entrypoints.api import create_app as create_subscribe_app
 from subscribe_service.settings import Settings as SubscribeSettings
 from tests.unit.fakes import FakePostUnitOfWork, FakeSubscribeUnitOfWork, PostStore, SubscribeStore
 
-# Never connected to: the fakes stand in for the database in these tests.
+# Nothing listens there: the fakes stand in for the database, and /readyz finds none.
 UNUSED_ENGINE = create_engine("mysql+pymysql://nobody@127.0.0.1:1/none")
 
 
@@ -120,3 +126,183 @@ def test_subscribing_twice_and_unsubscribing_twice_are_harmless(subscriptions: T
     body = {"subscriber_id": 5, "author_id": 6}
     assert [subscriptions.post("/subscriptions", json=body).status_code for _ in "ab"] == [201, 201]
     assert [subscriptions.delete("/subscriptions/5/6").status_code for _ in "ab"] == [204, 204]
+
+
+def test_a_post_whose_id_is_spelled_as_a_whole_float_is_found(posts: TestClient) -> None:
+    created = posts.post("/posts", json={"author_id": 7.0, "title": "t", "content": ""})
+    assert created.status_code == 201  # 7.0 is the integer 7 to JSON Schema
+    assert posts.get(f"/posts/{created.json()['post_id']}.0").status_code == 200
+
+
+@pytest.mark.parametrize("post_id", ["%201", "1%20", "1_0", "%091", "1e0", "0x1"])
+def test_an_id_in_the_url_that_is_not_written_in_digits_gets_422(
+    posts: TestClient, post_id: str
+) -> None:
+    posts.post("/posts", json={"author_id": 1, "title": "t", "content": ""})
+    response = posts.get(f"/posts/{post_id}")  # pydantic alone read " 1" and "1_0" as numbers
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "post_id"]
+
+
+@pytest.mark.parametrize("author_id", ["7", True, " 7"])
+def test_an_id_in_a_body_that_is_not_a_json_number_gets_422(
+    posts: TestClient, subscriptions: TestClient, author_id: object
+) -> None:
+    post = {"author_id": author_id, "title": "t", "content": ""}
+    subscription = {"subscriber_id": 1, "author_id": author_id}
+    for response in (
+        posts.post("/posts", json=post),
+        subscriptions.post("/subscriptions", json=subscription),
+    ):
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "author_id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (b'{"author_id": 1, "title": "\xff", "content": ""}', "utf-8"),
+        (b"[" * 5000, "recursion"),
+        (b'{"author_id": 1' + b"0" * 5000 + b', "title": "t", "content": ""}', "digits"),
+    ],
+)
+def test_a_body_that_is_not_json_text_gets_the_422_of_bad_json_naming_why(
+    posts: TestClient, subscriptions: TestClient, body: bytes, named: str
+) -> None:
+    # FastAPI alone answered these 400 "There was an error parsing the body".
+    json_body = {"content-type": "application/json"}
+    for response in (
+        posts.post("/posts", content=body, headers=json_body),
+        subscriptions.post("/subscriptions", content=body, headers=json_body),
+    ):
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["type"] == "json_invalid"
+        assert named in error["ctx"]["error"].lower()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"author_id": 1, "title": "\\ud800", "content": ""}', "application/json"),
+        (b'{"author_id": 1, "title": "t", "content": "", "\\udfff": 1}', "application/json"),
+        (b'{"author_id": 1, "title": "\xed\xa0\x80", "content": ""}', "application/json"),
+        (b'{"author_id": NaN, "title": "t", "content": ""}', "application/json"),
+        (b'{"author_id": -Infinity, "title": "t", "content": ""}', "application/json"),
+        (b"\xff\xfe not json", "text/plain"),
+        (b"\xff\xfe not json", ""),
+    ],
+)
+def test_a_refused_input_that_json_cannot_carry_gets_422_not_500(
+    posts: TestClient, body: bytes, content_type: str
+) -> None:
+    # FastAPI's own 422 failed to echo these back: a lone surrogate, NaN, bytes that are not UTF-8.
+    headers = {"content-type": content_type} if content_type else {}
+    response = posts.post("/posts", content=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def unreachable_database() -> FakePostUnitOfWork:
+    cause = pymysql.err.OperationalError(2003, "Can't connect to MySQL server")
+    raise OperationalError("SELECT 1", None, cause)
+
+
+def test_a_request_while_the_database_is_away_gets_503_saying_so() -> None:
+    deps = PostDeps(UNUSED_ENGINE, unreachable_database)
+    with TestClient(create_post_app(deps)) as posts:
+        created = posts.post("/posts", json={"author_id": 1, "title": "t", "content": ""})
+        ready = posts.get("/readyz")
+    assert created.status_code == 503
+    assert "nothing was stored" in created.json()["detail"]
+    assert (ready.status_code, ready.json()) == (503, {"status": "database unavailable"})
+
+
+def openapi(client: TestClient) -> dict[str, Any]:
+    document: dict[str, Any] = client.get("/openapi.json").json()
+    return document
+
+
+def statuses(document: dict[str, Any], method: str, path: str) -> set[int]:
+    return {int(status) for status in document["paths"][path][method]["responses"]}
+
+
+def test_every_status_a_route_answers_is_in_the_openapi_document(
+    posts: TestClient, subscriptions: TestClient
+) -> None:
+    post_api, subscribe_api = openapi(posts), openapi(subscriptions)
+    assert statuses(post_api, "post", "/posts") == {201, 400, 413, 422, 503}
+    assert statuses(post_api, "get", "/posts/{post_id}") == {200, 404, 413, 422, 503}
+    assert statuses(subscribe_api, "post", "/subscriptions") == {201, 400, 413, 422, 503}
+    unsubscribe = "/subscriptions/{subscriber_id}/{author_id}"
+    assert statuses(subscribe_api, "delete", unsubscribe) == {204, 413, 422, 503}
+    assert statuses(subscribe_api, "get", "/notifications") == {200, 413, 422, 503}
+    for document in (post_api, subscribe_api):
+        assert statuses(document, "get", "/healthz") == {200, 413}
+        assert statuses(document, "get", "/readyz") == {200, 413, 503}
+
+
+def test_every_answer_in_the_openapi_document_has_its_body(posts: TestClient) -> None:
+    document = openapi(posts)
+    responses = document["paths"]["/posts/{post_id}"]["get"]["responses"]
+    bodies = {
+        status: response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        for status, response in responses.items()
+    }
+    assert bodies == {
+        "200": "PostPublic",
+        "404": "ErrorDetail",
+        "413": "ErrorDetail",
+        "422": "HTTPValidationError",
+        "503": "ErrorDetail",
+    }
+    assert document["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]
+
+
+def schemas_named(document: dict[str, Any], suffix: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every parameter and every model property of the document whose name ends in `suffix`."""
+    found = [
+        (f"{method} {path} {parameter['name']}", parameter["schema"])
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if parameter["name"].endswith(suffix)
+    ]
+    found += [
+        (f"{model}.{name}", schema)
+        for model, definition in document["components"]["schemas"].items()
+        for name, schema in definition.get("properties", {}).items()
+        if name.endswith(suffix)
+    ]
+    return found
+
+
+def test_every_id_in_the_openapi_document_states_its_exact_bounds(
+    posts: TestClient, subscriptions: TestClient
+) -> None:
+    # FastAPI alone wrote a body's maximum as 9.223372036854776e18: 2**63 was schema-valid.
+    ids = schemas_named(openapi(posts), "_id") + schemas_named(openapi(subscriptions), "_id")
+    integer_ids = [(name, schema) for name, schema in ids if schema.get("type") == "integer"]
+    assert {name for name, _ in integer_ids} >= {
+        "get /posts/{post_id} post_id",
+        "PostCreate.author_id",
+        "SubscriptionCreate.subscriber_id",
+        "get /notifications subscriber_id",
+    }
+    for name, schema in integer_ids:
+        assert type(schema["maximum"]) is int, name
+        assert schema["maximum"] == ID_MAX, name
+        assert schema["exclusiveMinimum"] == 0, name
+
+
+def test_every_title_and_content_in_the_openapi_document_states_its_length(
+    posts: TestClient, subscriptions: TestClient
+) -> None:
+    documents = (openapi(posts), openapi(subscriptions))
+    titles = [found for document in documents for found in schemas_named(document, "title")]
+    contents = schemas_named(documents[0], "content")
+    assert {name for name, _ in titles} >= {"PostCreate.title", "NotificationPublic.title"}
+    for name, schema in titles:
+        assert (schema["minLength"], schema["maxLength"]) == (1, TITLE_MAX_CHARS), name
+    for name, schema in contents:
+        assert schema["maxLength"] == CONTENT_MAX_CHARS, name
