@@ -15,10 +15,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import Lifespan
 
 from chassis.body_limit import BodySizeLimit
 from chassis.error_responses import BODY_TOO_LARGE, DATABASE_UNAVAILABLE, invalid_request
 from chassis.http_metrics import RequestMetrics, metrics_endpoint
+from chassis.overload import InFlightLimit
+from chassis.unit_of_work import OutcomeUnknown
 from contract.events import ID_MAX
 
 log = structlog.get_logger()
@@ -121,12 +125,19 @@ def create_api(
     routers: Sequence[APIRouter],
     max_body_bytes: int,
     unavailable_detail: str,
+    max_in_flight: int,
+    lifespan: Lifespan[FastAPI] | None = None,
 ) -> FastAPI:
-    """The service's FastAPI app: its routers, then what every API has."""
+    """The service's FastAPI app: its routers, then what every API has. At most max_in_flight
+    requests to its routers are in progress; the others are answered 503 at once."""
     app = ServiceAPI(
         title=f"{service} service",
         version="1.0",
         exception_handlers={RequestValidationError: invalid_request},
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        InFlightLimit, max_in_flight=max_in_flight, guards=[r.prefix for r in routers]
     )
     app.add_middleware(RequestMetrics, service=service)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
@@ -141,6 +152,16 @@ def create_api(
         log.warning("database error", path=request.url.path, error=str(error))
         return JSONResponse({"detail": unavailable_detail}, status.HTTP_503_SERVICE_UNAVAILABLE)
 
-    for unavailable in (OperationalError, InterfaceError):
+    async def outcome_unknown(request: Request, error: Exception) -> JSONResponse:
+        """The COMMIT went out and its answer did not come back: say so, do not guess."""
+        log.warning("commit outcome unknown", path=request.url.path, error=str(error))
+        detail = (
+            "the database connection failed during the commit: the change may or may not have"
+            " been stored; retry with the same Idempotency-Key to find out"
+        )
+        return JSONResponse({"detail": detail}, status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(unavailable, database_unavailable)
+    app.add_exception_handler(OutcomeUnknown, outcome_unknown)
     return app

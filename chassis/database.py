@@ -38,5 +38,7 @@ def create_engine(url: URL, pool_size: int, **options: Any) -> Engine:
         max_overflow=0,
         pool_pre_ping=True,
         pool_recycle=3600,
+        # A request that waits this long for a connection is answered 503 instead of queueing.
+        pool_timeout=5,
         **options,
     )

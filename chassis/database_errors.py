@@ -12,6 +12,8 @@ from typing import Final
 import pymysql
 import sqlalchemy.exc
 
+from chassis.unit_of_work import OutcomeUnknown
+
 # The server is away, shutting down or full, or the connection broke: client codes 2xxx, and the
 # server's codes for a connection it ended (1927 is MariaDB's "Connection was killed", 4031
 # MySQL's idle disconnect).
@@ -27,6 +29,8 @@ MISCONFIGURED: Final = frozenset({1044, 1045, 1049, 1054, 1142, 1143, 1146, 1227
 
 def is_transient(error: BaseException) -> bool:
     """The database is away or busy for now."""
+    if isinstance(error, OutcomeUnknown):
+        return True  # the COMMIT's answer was lost: going again is what an inbox makes safe
     if isinstance(error, sqlalchemy.exc.TimeoutError | ConnectionError):
         return True  # no connection free in the pool; a socket error the driver did not wrap
     if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:

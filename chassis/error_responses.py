@@ -38,7 +38,12 @@ BODY_TOO_LARGE: Final[OpenAPIResponses] = {
 DATABASE_UNAVAILABLE: Final[OpenAPIResponses] = {
     status.HTTP_503_SERVICE_UNAVAILABLE: {
         "model": ErrorDetail,
-        "description": "The database cannot be reached; nothing was changed, try again",
+        "description": (
+            "Nothing was changed, try again: the database cannot be reached, or too many"
+            " requests are in progress (with Retry-After). Or, when the detail says so, the"
+            " connection failed during the commit and the outcome is unknown: retry with the"
+            " same Idempotency-Key to find out"
+        ),
     }
 }
 

@@ -4,6 +4,8 @@ of queueing without bound (and timing out on the client, their outcome unknown).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import orjson
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -15,12 +17,12 @@ class InFlightLimit:
     """At most max_in_flight requests of the paths it guards are in progress at once."""
 
     def __init__(
-        self, app: ASGIApp, max_in_flight: int, retry_after_s: int = 1, guards: str = "/"
+        self, app: ASGIApp, max_in_flight: int, guards: Sequence[str], retry_after_s: int = 1
     ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
         self.retry_after_s = retry_after_s
-        self.guards = guards
+        self.guards = tuple(guards)  # path prefixes: health checks and metrics always answer
         self.in_flight = 0  # one event loop per process: no lock needed between awaits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -11,6 +11,11 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+
+class OutcomeUnknown(Exception):
+    """The connection failed during COMMIT: the transaction may or may not have committed."""
 
 
 class UnitOfWork(abc.ABC):
@@ -59,7 +64,11 @@ class SqlUnitOfWork(UnitOfWork):
         self.connection.close()
 
     def commit(self) -> None:
-        self.transaction.commit()
+        try:
+            self.transaction.commit()
+        except (OperationalError, InterfaceError) as error:
+            # The COMMIT may have reached the server and the answer not come back.
+            raise OutcomeUnknown(str(error)) from error
 
     def rollback(self) -> None:
         if self.transaction.is_active:

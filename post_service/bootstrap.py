@@ -4,7 +4,7 @@ built from its settings. Nothing connects at import time."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 from sqlalchemy import Engine
@@ -35,6 +35,9 @@ class Bootstrapped:
     unit_of_work: Callable[[], UnitOfWork]
     # Set in `direct` relay mode only: publishes an event once its transaction committed.
     after_commit: Callable[[PostCreated], None] | None = None
+    http_max_in_flight: int = 64
+    # What the process does as it stops: in `direct` mode, hand over or count what is queued.
+    close: Callable[[], None] = lambda: None
 
 
 def bootstrap(settings: Settings) -> Bootstrapped:
@@ -48,17 +51,21 @@ def bootstrap(settings: Settings) -> Bootstrapped:
         connect_args={"init_command": "SET SESSION innodb_lock_wait_timeout = 1"},
     )
     mode = settings.relay_mode
-    after_commit = None
-    if mode == RelayMode.DIRECT:
-        publisher = EventPublisher(
-            settings.kafka_bootstrap_servers,
-            settings.events_topic,
-            message_timeout_ms=settings.direct_publish_timeout_ms,
-        )
-        publisher.serve_deliveries()
-        after_commit = publisher.publish_and_forget
     outbox = OUTBOX_OF_MODE[mode]
-    return Bootstrapped(engine, lambda: SqlUnitOfWork(engine, outbox), after_commit)
+    deps = Bootstrapped(
+        engine,
+        lambda: SqlUnitOfWork(engine, outbox),
+        http_max_in_flight=settings.http_max_in_flight,
+    )
+    if mode != RelayMode.DIRECT:
+        return deps
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers,
+        settings.events_topic,
+        message_timeout_ms=settings.direct_publish_timeout_ms,
+    )
+    publisher.serve_deliveries()
+    return replace(deps, after_commit=publisher.publish_and_forget, close=publisher.close)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ class Settings(DatabaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8081
     http_workers: int = 1
+    # Requests to /posts in progress at once, per worker; more are answered 503 at once. A few
+    # times the pool: enough to keep every connection busy, few enough to keep latency bounded.
+    http_max_in_flight: int = 64
     log_level: str = "info"
 
     relay_mode: RelayMode = RelayMode.CDC

@@ -26,6 +26,8 @@ class Settings(DatabaseSettings):
     service_db_user: str = "subscribe_service"
     service_db_password: SecretStr
     db_pool_size: int = 8
+    # Requests in progress at once; more are answered 503 at once.
+    http_max_in_flight: int = 32
     http_host: str = "127.0.0.1"
     http_port: int = 8082
     log_level: str = "info"

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import orjson
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.types import Lifespan
 
 from chassis.api import IdInPath, create_api
 from chassis.error_responses import BODY_UNREADABLE, ErrorDetail, JSONBodyRoute
 from chassis.logs import configure_logging
+from chassis.unit_of_work import OutcomeUnknown
 from post_service.bootstrap import Bootstrapped, bootstrap
+from post_service.domain.idempotency import KEY_LIFETIME, KEY_MAX_CHARS
 from post_service.domain.posts import NewPost
 from post_service.entrypoints.schemas import PostCreate, PostCreatedPublic, PostPublic
 from post_service.service import posts as use_cases
+from post_service.service.ports import AttemptInProgress
 from post_service.settings import Settings
 
 log = structlog.get_logger()
+KEY_LIFETIME_HOURS = round(KEY_LIFETIME.total_seconds() / 3600)
 
 
 def dependencies(request: Request) -> Bootstrapped:
@@ -32,16 +42,51 @@ Deps = Annotated[Bootstrapped, Depends(dependencies)]
 posts = APIRouter(prefix="/posts", tags=["posts"], route_class=JSONBodyRoute)
 
 
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        # The draft's sf-string ("..."), or the same characters bare; no backslash, no quote.
+        pattern=rf'^(?:"[ !#-\[\]-~]{{1,{KEY_MAX_CHARS}}}"|[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}})$',
+        description=(
+            'Makes a retry safe (IETF httpapi draft "The Idempotency-Key HTTP Header Field"):'
+            " the same key with the same body answers the first attempt's 201 and stores nothing"
+            " new; with another body, 422; while the first attempt is in progress, 409. A key"
+            f" is kept {KEY_LIFETIME_HOURS} hours after its first use. A UUID is a good key."
+        ),
+    ),
+]
+
+
 @posts.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PostCreatedPublic,
-    responses=BODY_UNREADABLE,
+    responses={
+        **BODY_UNREADABLE,
+        status.HTTP_409_CONFLICT: {
+            "model": ErrorDetail,
+            "description": "A request with this Idempotency-Key is still in progress (Retry-After)",
+        },
+    },
 )
-def create_post(body: PostCreate, deps: Deps) -> Response:
-    """Creates a post and, in the same transaction, its PostCreated event."""
+def create_post(
+    body: PostCreate, deps: Deps, idempotency_key: IdempotencyKeyHeader = None
+) -> Response:
+    """Creates a post and, in the same transaction, its PostCreated event (and, with an
+    Idempotency-Key, the key: a retry with it answers this post)."""
     new_post = NewPost(body.author_id, body.title, body.content)
-    event = use_cases.create_post(deps.unit_of_work, new_post, deps.after_commit)
+    key = idempotency_key.strip('"') if idempotency_key else None
+    try:
+        event = use_cases.create_post(deps.unit_of_work, new_post, deps.after_commit, key)
+    except AttemptInProgress as error:
+        detail = "a request with this Idempotency-Key is still in progress; try again shortly"
+        raise HTTPException(status.HTTP_409_CONFLICT, detail, {"Retry-After": "1"}) from error
+    except use_cases.KeyReused as error:
+        raise RequestValidationError(
+            [{"type": "idempotency_key_reused", "loc": ("header", "Idempotency-Key"),
+              "msg": str(error), "input": idempotency_key}]
+        ) from error  # fmt: skip
     log.info("post created", post_id=event.post_id, event_id=str(event.event_id))
     # The hot path answers with its JSON directly: FastAPI would otherwise validate the answer
     # against PostCreatedPublic again (the model still documents it in the OpenAPI schema).
@@ -71,6 +116,37 @@ def get_post(post_id: IdInPath, deps: Deps) -> PostPublic:
     )
 
 
+KEY_PURGE_EVERY_S = 60.0
+
+
+def lifespan_of(deps: Bootstrapped) -> Lifespan[FastAPI]:
+    """While the API serves: purge expired idempotency keys now and then. As it stops: close
+    what the composition root opened (in `direct` mode, Kafka's queue: delivered or counted)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        purging = asyncio.create_task(purge_expired_keys(deps))
+        try:
+            yield
+        finally:
+            purging.cancel()
+            await asyncio.to_thread(deps.close)
+
+    return lifespan
+
+
+async def purge_expired_keys(deps: Bootstrapped) -> None:
+    while True:
+        await asyncio.sleep(KEY_PURGE_EVERY_S)
+        try:
+            purged = await asyncio.to_thread(use_cases.purge_expired_keys, deps.unit_of_work)
+        except (OperationalError, InterfaceError, OutcomeUnknown) as error:
+            log.warning("expired idempotency keys not purged this time", error=str(error))
+            continue
+        if purged:
+            log.info("expired idempotency keys purged", count=purged)
+
+
 def create_app(deps: Bootstrapped) -> FastAPI:
     app = create_api(
         service="post",
@@ -79,6 +155,8 @@ def create_app(deps: Bootstrapped) -> FastAPI:
         # A post is at most 10,000 characters of content: even all escaped as \uXXXX, that fits.
         max_body_bytes=128 * 1024,
         unavailable_detail="the database is unavailable; nothing was stored, try again",
+        max_in_flight=deps.http_max_in_flight,
+        lifespan=lifespan_of(deps),
     )
     app.state.deps = deps
     return app

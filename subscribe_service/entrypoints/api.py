@@ -86,6 +86,7 @@ def create_app(deps: Bootstrapped) -> FastAPI:
         routers=[subscriptions, notifications, webhooks],
         max_body_bytes=16 * 1024,
         unavailable_detail="the database is unavailable; try again",
+        max_in_flight=deps.settings.http_max_in_flight,
     )
     app.state.deps = deps
     return app

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy.exc
 
 from chassis.database_errors import blames_the_data, is_misconfigured, is_transient
+from chassis.unit_of_work import OutcomeUnknown
 
 
 def wrapped(cause: Exception) -> sqlalchemy.exc.StatementError:
@@ -60,3 +61,11 @@ def test_a_missing_table_column_or_grant_blames_the_setup_not_the_event(error: E
 def test_what_the_database_refuses_to_store_blames_the_data(error: Exception) -> None:
     raised = wrapped(error) if isinstance(error, pymysql.err.Error) else error
     assert blames_the_data(raised)
+
+
+def test_a_commit_whose_answer_was_lost_is_retried_not_blamed_on_the_data() -> None:
+    lost = sqlalchemy.exc.OperationalError("COMMIT", None, pymysql.err.OperationalError(2013, "x"))
+    unknown = OutcomeUnknown("lost")
+    unknown.__cause__ = lost
+    assert is_transient(unknown)
+    assert not blames_the_data(unknown)

@@ -231,7 +231,7 @@ def test_every_status_a_route_answers_is_in_the_openapi_document(
     posts: TestClient, subscriptions: TestClient
 ) -> None:
     post_api, subscribe_api = openapi(posts), openapi(subscriptions)
-    assert statuses(post_api, "post", "/posts") == {201, 400, 413, 422, 503}
+    assert statuses(post_api, "post", "/posts") == {201, 400, 409, 413, 422, 503}
     assert statuses(post_api, "get", "/posts/{post_id}") == {200, 404, 413, 422, 503}
     assert statuses(subscribe_api, "post", "/subscriptions") == {201, 400, 413, 422, 503}
     unsubscribe = "/subscriptions/{subscriber_id}/{author_id}"

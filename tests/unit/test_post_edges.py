@@ -1,0 +1,118 @@
+"""The post API's edges: a retry with an Idempotency-Key never makes a second post, an answer
+never claims more than is known, and more requests than it can take are refused at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+from starlette.types import Receive, Scope, Send
+
+from chassis.overload import InFlightLimit
+from chassis.unit_of_work import OutcomeUnknown
+from post_service.bootstrap import Bootstrapped
+from post_service.entrypoints.app import create_app
+from tests.unit.fakes import FakePostUnitOfWork, PostStore
+
+UNUSED_ENGINE = create_engine("mysql+pymysql://nobody@127.0.0.1:1/none")
+BODY = {"author_id": 7, "title": "once", "content": "only once"}
+
+
+@pytest.fixture
+def store() -> PostStore:
+    return PostStore()
+
+
+@pytest.fixture
+def posts(store: PostStore) -> Iterator[TestClient]:
+    deps = Bootstrapped(UNUSED_ENGINE, lambda: FakePostUnitOfWork(store))
+    with TestClient(create_app(deps)) as client:
+        yield client
+
+
+def test_a_retry_with_the_same_key_answers_the_same_201(
+    posts: TestClient, store: PostStore
+) -> None:
+    first = posts.post("/posts", json=BODY, headers={"Idempotency-Key": "a-key"})
+    again = posts.post("/posts", json=BODY, headers={"Idempotency-Key": '"a-key"'})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert len(store.posts) == 1
+
+
+def test_the_same_key_with_another_body_gets_422_naming_the_header(posts: TestClient) -> None:
+    posts.post("/posts", json=BODY, headers={"Idempotency-Key": "k"})
+    other = posts.post("/posts", json={**BODY, "title": "other"}, headers={"Idempotency-Key": "k"})
+    assert other.status_code == 422
+    assert other.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+@pytest.mark.parametrize("key", ["", "with space", "x" * 256, "é".encode(), 'a"b', "a\\b"])
+def test_a_malformed_key_gets_422_naming_the_header(posts: TestClient, key: str | bytes) -> None:
+    answer = posts.post("/posts", json=BODY, headers={"Idempotency-Key": key})
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+def test_without_a_key_each_post_is_a_new_post(posts: TestClient, store: PostStore) -> None:
+    posts.post("/posts", json=BODY)
+    posts.post("/posts", json=BODY)
+    assert len(store.posts) == 2
+
+
+class CommitLost(FakePostUnitOfWork):
+    def commit(self) -> None:
+        raise OutcomeUnknown("Lost connection to server during query")
+
+
+class ServerGone(FakePostUnitOfWork):
+    def __enter__(self) -> ServerGone:
+        raise OperationalError("INSERT", None, Exception("Can't connect to server"))
+
+
+def test_a_commit_whose_answer_was_lost_gets_503_saying_the_outcome_is_unknown() -> None:
+    deps = Bootstrapped(UNUSED_ENGINE, lambda: CommitLost(PostStore()))
+    with TestClient(create_app(deps)) as client:
+        answer = client.post("/posts", json=BODY)
+    assert answer.status_code == 503
+    assert "may or may not have been stored" in answer.json()["detail"]
+    assert "nothing was stored" not in answer.json()["detail"]
+
+
+def test_a_database_away_before_the_commit_gets_503_saying_nothing_was_stored() -> None:
+    deps = Bootstrapped(UNUSED_ENGINE, lambda: ServerGone(PostStore()))
+    with TestClient(create_app(deps)) as client:
+        answer = client.post("/posts", json=BODY)
+    assert answer.status_code == 503
+    assert "nothing was stored" in answer.json()["detail"]
+
+
+def test_requests_beyond_the_limit_in_progress_get_503_at_once_with_retry_after() -> None:
+    release = asyncio.Event()
+
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        await release.wait()
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    limited = InFlightLimit(slow, max_in_flight=2, guards=["/posts"])
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=limited)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            waiting = [asyncio.create_task(client.post("/posts")) for _ in range(2)]
+            await asyncio.sleep(0.05)
+            refused = await client.post("/posts")
+            health = asyncio.create_task(client.get("/readyz"))
+            release.set()
+            return [refused, *await asyncio.gather(*waiting), await health]
+
+    refused, first, second, health = asyncio.run(burst())
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert (first.status_code, second.status_code, health.status_code) == (201, 201, 201)
