@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Final
 
 import structlog
+import uvicorn
 from fastapi import APIRouter, FastAPI, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -165,3 +166,18 @@ def create_api(
         app.add_exception_handler(unavailable, database_unavailable)
     app.add_exception_handler(OutcomeUnknown, outcome_unknown)
     return app
+
+
+def serve(factory: str, *, host: str, port: int, log_level: str, workers: int = 1) -> None:
+    """Runs uvicorn on the app factory at `module:function`, one per worker process, its
+    records through the root logger (JSON like every other line) and without access logs."""
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
+    )

@@ -105,6 +105,7 @@ def main() -> int:
     switch_to(RelayMode.CDC)
     outage = measure(Scenario(rate=50, duration_s=45, faults=[Fault("kafka", 5, 30)]))
     catch_up_1, catch_up_10 = catch_up(1), catch_up(10)
+    overload = measure(Scenario(rate=2 * best.scenario.rate, duration_s=30, retries=False))
 
     cdc_max = latency["cdc"][best.scenario.rate].summary
     lines = [
@@ -161,6 +162,16 @@ def main() -> int:
         row(1, f"{catch_up_1:.0f}", f"{catch_up_1:.0f}", "1.00"),
         row(10, f"{catch_up_10:.0f}", f"{catch_up_10 * 10:.0f}", f"{catch_up_10 / catch_up_1:.2f}"),
         "",
+        "## Overload: twice the highest sustained rate for 30 s, each request sent once",
+        "",
+        row("offered (posts/s)", "accepted (201)", "shed (503, Retry-After)", "no answer",
+            "HTTP p99 of the accepted (ms)", "accepted p99 / sustained p99"),
+        row("---", "---", "---", "---", "---", "---"),
+        row(f"{overload.scenario.rate:g}", overload.summary["statuses"].get("201", 0),
+            overload.summary["statuses"].get("503", 0), overload.summary["statuses"].get("0", 0),
+            f"{overload.summary['http_ms']['p99']:.0f}",
+            f"{overload.summary['http_ms']['p99'] / max(best.summary['http_ms']['p99'], 1):.2f}"),
+        "",
         "## Against the targets",
         "",
         row("target", "measured", "met"),
@@ -172,6 +183,11 @@ def main() -> int:
             "yes" if latency["cdc"][100].summary["e2e_ms"]["p99"] <= 150 else "no"),
         row("backlog after a 30 s outage drained within 10 s", f"{recovery} s",
             "yes" if recovery is not None and recovery <= 10 else "no"),
+        row("at twice the sustainable rate: accepted p99 < 1 s, no request unanswered",
+            f"{overload.summary['http_ms']['p99']:.0f} ms, "
+            f"{overload.summary['statuses'].get('0', 0)} unanswered",
+            "yes" if overload.summary["http_ms"]["p99"] < 1000
+            and not overload.summary["statuses"].get("0") else "no"),
         "",
         f"cdc at the highest rate: e2e p99 {cdc_max['e2e_ms']['p99']:.0f} ms.",
         "",

@@ -43,7 +43,6 @@ class Sent:
 
 # A client that retries as a real one would: after a timeout, a reset or a 5xx, again with the
 # same Idempotency-Key (so a retry never makes a second post), honouring Retry-After.
-ATTEMPTS = 6
 BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 4.0)
 RETRIED_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
 
@@ -56,10 +55,13 @@ async def post_at_rate(
     started: float,
     on_sent: Callable[[Sent], None],
     run_id: str,
+    retries: bool = True,
     connections: int = 64,
 ) -> list[Sent]:
     """Sends rate * duration posts, request i due at started + i / rate, each retried with its
-    idempotency key until it has a definite answer or its attempts are spent."""
+    idempotency key until it has a definite answer or its attempts are spent (unless retries is
+    off: then each request is sent once, to measure what the server answers first)."""
+    backoffs = (*BACKOFF_S, None) if retries else (None,)
     total = round(rate * duration_s)
     timeout = aiohttp.ClientTimeout(total=10)
     connector = aiohttp.TCPConnector(limit=connections)
@@ -84,7 +86,7 @@ async def post_at_rate(
             body = {"author_id": author, "title": title, "content": "open-loop load"}
             status, attempts = 0, 0
             created: dict[str, Any] = {}
-            for backoff_s in (*BACKOFF_S, None):
+            for backoff_s in backoffs:
                 attempts += 1
                 status, created, retry_after_s = await attempt(body, f"{run_id}-{i}")
                 definite = status != 0 and status not in RETRIED_STATUSES

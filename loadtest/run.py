@@ -36,6 +36,8 @@ class Scenario:
     subscribe_url: str = parts.SUBSCRIBE_API.url
     # After the last request: how long delivery may take before what is missing counts as lost.
     drain_timeout_s: float = 120.0
+    # Off: each request is sent once, whatever it gets (to see what the server answers first).
+    retries: bool = True
 
 
 def audience_for(scenario: Scenario) -> Audience:
@@ -112,6 +114,7 @@ async def run_with(scenario: Scenario, auditor: Auditor) -> Run:
         started,
         progress.record,
         run_id=uuid.uuid4().hex[:12],
+        retries=scenario.retries,
     )
     windows = list(await asyncio.gather(*injected))
     await asyncio.to_thread(auditor.resolve_unknown, sent)

@@ -6,8 +6,7 @@ import argparse
 import os
 from datetime import datetime
 
-import uvicorn
-
+from chassis.api import serve
 from chassis.logs import configure_logging
 from post_service.bootstrap import bootstrap, bootstrap_relay
 from post_service.entrypoints import relay
@@ -58,15 +57,12 @@ def main() -> None:
         return
     settings = Settings(_env_file=os.environ.get("POST_SETTINGS_FILE"))
     configure_logging(settings.log_level)
-    uvicorn.run(
+    serve(
         "post_service.entrypoints.app:create_app_from_environment",
-        factory=True,
         host=settings.http_host,
         port=settings.http_port,
-        workers=settings.http_workers,
         log_level=settings.log_level,
-        log_config=None,  # uvicorn's records go to the root logger: JSON like the rest
-        access_log=False,
+        workers=settings.http_workers,
     )
 
 

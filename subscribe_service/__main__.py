@@ -6,8 +6,8 @@ import argparse
 from collections import Counter
 
 import httpx
-import uvicorn
 
+from chassis.api import serve
 from chassis.logs import configure_logging
 from subscribe_service.adapters.group_offsets import accept_gaps, rewind_to_earliest
 from subscribe_service.bootstrap import bootstrap_consumer, bootstrap_dispatcher
@@ -17,14 +17,11 @@ from subscribe_service.settings import Settings
 
 def serve_api(settings: Settings) -> None:
     configure_logging(settings.log_level)
-    uvicorn.run(
+    serve(
         "subscribe_service.entrypoints.api:create_app_from_environment",
-        factory=True,
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level,
-        log_config=None,  # uvicorn's records go to the root logger: JSON like the rest
-        access_log=False,
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.running_stack import POST_URL, SUBSCRIBE_URL
+from tests.running_stack import POST_URL, REPO, SUBSCRIBE_URL
 
 APIS = {
     "post": os.environ.get("FUZZ_POST_URL", POST_URL),
@@ -35,6 +35,8 @@ max-examples = {FUZZING_EXAMPLES}
 max-examples = 100
 """
 TIMEOUT_S = 240
+# Makes each valid Idempotency-Key unique: see the module for why.
+HOOKS = "tests.e2e.fuzzing_hooks"
 
 
 def schemathesis(
@@ -53,6 +55,11 @@ def schemathesis(
             *("--report", "json", "--report-json-path", str(report)),
         ],
         cwd=workdir,  # where schemathesis keeps its cache: not in the repository
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.e2e.fuzzing_hooks",
+            "PYTHONPATH": str(REPO),
+        },
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
