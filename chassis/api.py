@@ -158,7 +158,8 @@ def create_api(
         log.warning("commit outcome unknown", path=request.url.path, error=str(error))
         detail = (
             "the database connection failed during the commit: the change may or may not have"
-            " been stored; retry with the same Idempotency-Key to find out"
+            " been stored; read it back, or retry with the same Idempotency-Key where the API"
+            " takes one, to find out"
         )
         return JSONResponse({"detail": detail}, status.HTTP_503_SERVICE_UNAVAILABLE)
 

@@ -22,6 +22,10 @@ CONNECTION_LOST: Final = frozenset(
 )
 # Another transaction held the lock, or the statement was interrupted: run it again.
 INTERRUPTED: Final = frozenset({1205, 1213, 1317, 1969})
+# The value cannot be stored: NULL where none may be, out of range, truncated, an incorrect
+# date, string or JSON, a constraint, a packet too large. PyMySQL raises OperationalError for
+# some of them (1292), so they are listed by code.
+DATA_REFUSED: Final = frozenset({1048, 1153, 1264, 1265, 1292, 1366, 1406, 3140, 4025})
 # A grant, database, table or column is missing: the deployment is wrong, and every event would
 # fail alike, so none is to blame.
 MISCONFIGURED: Final = frozenset({1044, 1045, 1049, 1054, 1142, 1143, 1146, 1227})
@@ -51,9 +55,15 @@ def is_misconfigured(error: BaseException) -> bool:
 
 
 def blames_the_data(error: BaseException) -> bool:
-    """Neither: the database refuses what the transaction writes (a value out of range, a string
-    it cannot store), or the driver cannot even send it."""
-    return not (is_transient(error) or is_misconfigured(error))
+    """The database refuses what the transaction writes (a value out of range, a string it
+    cannot store), or the driver cannot even send it. Only these: any other error (a read-only
+    or full server, a timeout, a bug) is the system's, and retried, never blamed on an event."""
+    if is_transient(error) or is_misconfigured(error):
+        return False
+    cause = driver_error(error)
+    if isinstance(cause, pymysql.err.DataError | pymysql.err.IntegrityError | UnicodeEncodeError):
+        return True
+    return _code(cause) in DATA_REFUSED
 
 
 def driver_error(error: BaseException) -> BaseException:

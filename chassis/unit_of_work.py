@@ -60,8 +60,10 @@ class SqlUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        super().__exit__(exc_type, exc, traceback)
-        self.connection.close()
+        try:
+            super().__exit__(exc_type, exc, traceback)
+        finally:
+            self.connection.close()
 
     def commit(self) -> None:
         try:

@@ -54,7 +54,9 @@ def mark_published(connection: Connection, event_ids: set[str]) -> None:
 def backlog(connection: Connection) -> tuple[int, float]:
     """How many rows wait to be published, and the age in seconds of the oldest."""
     count, oldest = connection.execute(
-        select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+        select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.published_at.is_(None), outbox.c.set_aside_at.is_(None)
+        )
     ).one()
     if oldest is None:
         return 0, 0.0

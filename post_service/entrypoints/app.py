@@ -46,8 +46,9 @@ IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        # The draft's sf-string ("..."), or the same characters bare; no backslash, no quote.
-        pattern=rf'^(?:"[ !#-\[\]-~]{{1,{KEY_MAX_CHARS}}}"|[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}})$',
+        # The draft's sf-string ("..."), or the same characters bare; no backslash, no quote, no
+        # space (the key column ignores trailing spaces: "k " and "k" would be one key).
+        pattern=rf'^(?:"[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}}"|[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}})$',
         description=(
             'Makes a retry safe (IETF httpapi draft "The Idempotency-Key HTTP Header Field"):'
             " the same key with the same body answers the first attempt's 201 and stores nothing"

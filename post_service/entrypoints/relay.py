@@ -15,7 +15,9 @@ from types import FrameType
 import structlog
 from prometheus_client import Counter, Gauge, start_http_server
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from chassis.unit_of_work import OutcomeUnknown
 from post_service.bootstrap import RelayDependencies
 from post_service.service import relay as use_cases
 from post_service.settings import RelaySettings
@@ -55,7 +57,7 @@ class Relay:
                 self.purge_when_due()
                 self.measure_lag_when_due()
                 failed, busy = done.failed, bool(done.claimed or done.set_aside)
-            except (OperationalError, InterfaceError) as error:
+            except (OperationalError, InterfaceError, OutcomeUnknown, PoolTimeout) as error:
                 log.warning("database unavailable; retrying", error=str(error))
                 failed, busy = True, False
             if failed:

@@ -17,7 +17,7 @@ from post_service.domain.idempotency import KEY_MAX_CHARS
 
 HEADER = "Idempotency-Key"
 SUFFIX_CHARS = 32
-VALID = re.compile(rf'^(?:"[ !#-\[\]-~]{{1,{KEY_MAX_CHARS}}}"|[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}})$')
+VALID = re.compile(rf'^(?:"[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}}"|[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}})$')
 
 
 @schemathesis.hook

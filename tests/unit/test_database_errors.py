@@ -69,3 +69,18 @@ def test_a_commit_whose_answer_was_lost_is_retried_not_blamed_on_the_data() -> N
     unknown.__cause__ = lost
     assert is_transient(unknown)
     assert not blames_the_data(unknown)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [1290, 1836, 1114, 1021, 3024, 1203, 1037, 1180, 9999],
+    ids=["read-only", "read-only (MariaDB)", "table full", "disk full", "statement timeout",
+         "user connections", "out of memory", "commit failed", "a code nobody listed"],
+)  # fmt: skip
+def test_a_server_in_trouble_is_never_blamed_on_the_event(code: int) -> None:
+    error = sqlalchemy.exc.OperationalError("INSERT", None, pymysql.err.OperationalError(code, "x"))
+    assert not blames_the_data(error)
+
+
+def test_a_bug_in_the_code_is_never_blamed_on_the_event() -> None:
+    assert not blames_the_data(AttributeError("'NoneType' object has no attribute 'x'"))

@@ -52,7 +52,7 @@ def test_the_same_key_with_another_body_gets_422_naming_the_header(posts: TestCl
     assert other.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
 
 
-@pytest.mark.parametrize("key", ["", "with space", "x" * 256, "é".encode(), 'a"b', "a\\b"])
+@pytest.mark.parametrize("key", ["", "with space", '"k "', "x" * 256, "é".encode(), 'a"b', "a\\b"])
 def test_a_malformed_key_gets_422_naming_the_header(posts: TestClient, key: str | bytes) -> None:
     answer = posts.post("/posts", json=BODY, headers={"Idempotency-Key": key})
     assert answer.status_code == 422
