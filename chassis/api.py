@@ -20,7 +20,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import Lifespan
 
 from chassis.body_limit import BodySizeLimit
-from chassis.error_responses import BODY_TOO_LARGE, DATABASE_UNAVAILABLE, invalid_request
+from chassis.error_responses import (
+    BODY_TOO_LARGE,
+    BODY_TOO_SLOW,
+    DATABASE_UNAVAILABLE,
+    invalid_request,
+)
 from chassis.http_metrics import RequestMetrics, metrics_endpoint
 from chassis.overload import InFlightLimit
 from chassis.unit_of_work import OutcomeUnknown
@@ -145,8 +150,10 @@ def create_api(
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     # Any route may meet the body limit, and any route of a service's own reads its database.
     for router in routers:
-        app.include_router(router, responses={**BODY_TOO_LARGE, **DATABASE_UNAVAILABLE})
-    app.include_router(health_routes(engine), responses=BODY_TOO_LARGE)
+        app.include_router(
+            router, responses={**BODY_TOO_LARGE, **BODY_TOO_SLOW, **DATABASE_UNAVAILABLE}
+        )
+    app.include_router(health_routes(engine), responses={**BODY_TOO_LARGE, **BODY_TOO_SLOW})
 
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
         """The database cannot be reached: the server's trouble, not the client's."""

@@ -35,6 +35,12 @@ BODY_TOO_LARGE: Final[OpenAPIResponses] = {
         "description": "The body, or the length it declares, is over the service's limit",
     }
 }
+BODY_TOO_SLOW: Final[OpenAPIResponses] = {
+    status.HTTP_408_REQUEST_TIMEOUT: {
+        "model": ErrorDetail,
+        "description": "The body did not arrive within 10 s",
+    }
+}
 DATABASE_UNAVAILABLE: Final[OpenAPIResponses] = {
     status.HTTP_503_SERVICE_UNAVAILABLE: {
         "model": ErrorDetail,

@@ -231,15 +231,15 @@ def test_every_status_a_route_answers_is_in_the_openapi_document(
     posts: TestClient, subscriptions: TestClient
 ) -> None:
     post_api, subscribe_api = openapi(posts), openapi(subscriptions)
-    assert statuses(post_api, "post", "/posts") == {201, 400, 409, 413, 422, 503}
-    assert statuses(post_api, "get", "/posts/{post_id}") == {200, 404, 413, 422, 503}
-    assert statuses(subscribe_api, "post", "/subscriptions") == {201, 400, 413, 422, 503}
+    assert statuses(post_api, "post", "/posts") == {201, 400, 409, 408, 413, 422, 503}
+    assert statuses(post_api, "get", "/posts/{post_id}") == {200, 404, 408, 413, 422, 503}
+    assert statuses(subscribe_api, "post", "/subscriptions") == {201, 400, 408, 413, 422, 503}
     unsubscribe = "/subscriptions/{subscriber_id}/{author_id}"
-    assert statuses(subscribe_api, "delete", unsubscribe) == {204, 413, 422, 503}
-    assert statuses(subscribe_api, "get", "/notifications") == {200, 413, 422, 503}
+    assert statuses(subscribe_api, "delete", unsubscribe) == {204, 408, 413, 422, 503}
+    assert statuses(subscribe_api, "get", "/notifications") == {200, 408, 413, 422, 503}
     for document in (post_api, subscribe_api):
-        assert statuses(document, "get", "/healthz") == {200, 413}
-        assert statuses(document, "get", "/readyz") == {200, 413, 503}
+        assert statuses(document, "get", "/healthz") == {200, 408, 413}
+        assert statuses(document, "get", "/readyz") == {200, 408, 413, 503}
 
 
 def test_every_answer_in_the_openapi_document_has_its_body(posts: TestClient) -> None:
@@ -252,6 +252,7 @@ def test_every_answer_in_the_openapi_document_has_its_body(posts: TestClient) ->
     assert bodies == {
         "200": "PostPublic",
         "404": "ErrorDetail",
+        "408": "ErrorDetail",
         "413": "ErrorDetail",
         "422": "HTTPValidationError",
         "503": "ErrorDetail",

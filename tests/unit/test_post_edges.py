@@ -4,7 +4,7 @@ never claims more than is known, and more requests than it can take are refused 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from starlette.types import Receive, Scope, Send
 
+from chassis import body_limit
 from chassis.overload import InFlightLimit
 from chassis.unit_of_work import OutcomeUnknown
 from post_service.bootstrap import Bootstrapped
@@ -116,3 +117,23 @@ def test_requests_beyond_the_limit_in_progress_get_503_at_once_with_retry_after(
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert (first.status_code, second.status_code, health.status_code) == (201, 201, 201)
+
+
+def test_a_body_that_does_not_arrive_gets_408_and_frees_its_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(body_limit, "BODY_TIMEOUT_S", 0.2)
+    app = create_app(Bootstrapped(UNUSED_ENGINE, lambda: FakePostUnitOfWork(PostStore())))
+
+    async def trickle() -> httpx.Response:
+        async def a_byte_then_nothing() -> AsyncIterator[bytes]:
+            yield b'{"author_id": 7, '
+            await asyncio.sleep(5)
+            yield b"}"
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post("/posts", content=a_byte_then_nothing())
+
+    answer = asyncio.run(asyncio.wait_for(trickle(), 3))
+    assert answer.status_code == 408

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -202,19 +204,22 @@ def test_a_slow_endpoint_holds_only_its_own_slots_and_the_others_are_delivered(
             d.status == Status.DELIVERED for d in store.deliveries if d.new.subscriber_id == 11
         )
 
+    def all_done() -> bool:
+        return all(d.status == Status.DELIVERED for d in store.deliveries)
+
+    async def until(done: Callable[[], bool], deadline_s: float = 30.0) -> None:
+        """Polls with a deadline generous enough for a loaded machine."""
+        give_up = time.monotonic() + deadline_s
+        while not done() and time.monotonic() < give_up:
+            await asyncio.sleep(0.01)
+
     async def scenario() -> None:
         task = asyncio.create_task(running.run())
-        for _ in range(500):
-            if the_fast_one_is_done():
-                break
-            await asyncio.sleep(0.01)
+        await until(the_fast_one_is_done)
         assert the_fast_one_is_done()
         assert sender.most_in_flight == per_endpoint
         sender.release.set()
-        for _ in range(500):
-            if all(d.status == Status.DELIVERED for d in store.deliveries):
-                break
-            await asyncio.sleep(0.01)
+        await until(all_done)
         running.stop()
         await task
 
