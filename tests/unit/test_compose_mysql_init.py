@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deploy.native.databases import sql_literal
+from deploy.native.secrets import PASSWORD_VARIABLES
 from tests.running_stack import REPO
 
 SCRIPT = REPO / "mysql" / "initdb" / "10-outbox-users.sh"
@@ -35,14 +36,6 @@ passwords = st.lists(
 
 
 def sql_for(database: str, password: str) -> str:
-    names = [
-        "POST_SERVICE_DB_PASSWORD",
-        "POST_MIGRATOR_DB_PASSWORD",
-        "POST_RELAY_DB_PASSWORD",
-        "DEBEZIUM_DB_PASSWORD",
-        "SUBSCRIBE_SERVICE_DB_PASSWORD",
-        "SUBSCRIBE_MIGRATOR_DB_PASSWORD",
-    ]
     return subprocess.run(
         ["bash", "-c", ENTRYPOINT],
         env={
@@ -51,7 +44,7 @@ def sql_for(database: str, password: str) -> str:
             "SCRIPT": str(SCRIPT),
             "REPO_MYSQL": str(REPO / "mysql"),
             "OUTBOX_DATABASE": database,
-            **dict.fromkeys(names, password),
+            **dict.fromkeys(PASSWORD_VARIABLES, password),
         },
         capture_output=True,
         text=True,
