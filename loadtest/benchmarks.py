@@ -105,7 +105,9 @@ def main() -> int:
     switch_to(RelayMode.CDC)
     outage = measure(Scenario(rate=50, duration_s=45, faults=[Fault("kafka", 5, 30)]))
     catch_up_1, catch_up_10 = catch_up(1), catch_up(10)
-    overload = measure(Scenario(rate=2 * best.scenario.rate, duration_s=30, retries=False))
+    overload = measure(
+        Scenario(rate=2 * best.scenario.rate, duration_s=30, retries=False, connections=512)
+    )
 
     cdc_max = latency["cdc"][best.scenario.rate].summary
     lines = [

@@ -38,6 +38,9 @@ class Scenario:
     drain_timeout_s: float = 120.0
     # Off: each request is sent once, whatever it gets (to see what the server answers first).
     retries: bool = True
+    # The client's connections: more than the server takes at once, or overload would queue in
+    # the client, not meet the server's limit.
+    connections: int = 64
 
 
 def audience_for(scenario: Scenario) -> Audience:
@@ -115,6 +118,7 @@ async def run_with(scenario: Scenario, auditor: Auditor) -> Run:
         progress.record,
         run_id=uuid.uuid4().hex[:12],
         retries=scenario.retries,
+        connections=scenario.connections,
     )
     windows = list(await asyncio.gather(*injected))
     await asyncio.to_thread(auditor.resolve_unknown, sent)
