@@ -13,6 +13,10 @@ from typing import Final
 from post_service.domain.posts import NewPost
 
 KEY_MAX_CHARS: Final = 255
+# The header's value: the draft's sf-string ("..."), or the same characters bare. No backslash,
+# no quote, and no space: the key column ignores trailing spaces, so "k " and "k" would be one.
+_KEY_CHARS: Final = rf"[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}}"
+KEY_PATTERN: Final = rf'^(?:"{_KEY_CHARS}"|{_KEY_CHARS})$'
 # Long enough for any client's retries, short enough to keep the table small. Stated in the
 # README and the OpenAPI description.
 KEY_LIFETIME: Final = timedelta(hours=24)

@@ -21,7 +21,7 @@ from chassis.error_responses import BODY_UNREADABLE, ErrorDetail, JSONBodyRoute
 from chassis.logs import configure_logging
 from chassis.unit_of_work import OutcomeUnknown
 from post_service.bootstrap import Bootstrapped, bootstrap
-from post_service.domain.idempotency import KEY_LIFETIME, KEY_MAX_CHARS
+from post_service.domain.idempotency import KEY_LIFETIME, KEY_PATTERN
 from post_service.domain.posts import NewPost
 from post_service.entrypoints.schemas import PostCreate, PostCreatedPublic, PostPublic
 from post_service.service import posts as use_cases
@@ -46,9 +46,7 @@ IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        # The draft's sf-string ("..."), or the same characters bare; no backslash, no quote, no
-        # space (the key column ignores trailing spaces: "k " and "k" would be one key).
-        pattern=rf'^(?:"[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}}"|[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}})$',
+        pattern=KEY_PATTERN,
         description=(
             'Makes a retry safe (IETF httpapi draft "The Idempotency-Key HTTP Header Field"):'
             " the same key with the same body answers the first attempt's 201 and stores nothing"

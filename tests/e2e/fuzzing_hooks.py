@@ -13,11 +13,11 @@ from typing import Any
 
 import schemathesis
 
-from post_service.domain.idempotency import KEY_MAX_CHARS
+from post_service.domain.idempotency import KEY_MAX_CHARS, KEY_PATTERN
 
 HEADER = "Idempotency-Key"
 SUFFIX_CHARS = 32
-VALID = re.compile(rf'^(?:"[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}}"|[!#-\[\]-~]{{1,{KEY_MAX_CHARS}}})$')
+VALID = re.compile(KEY_PATTERN)
 
 
 @schemathesis.hook
