@@ -35,7 +35,8 @@ class Bootstrapped:
     unit_of_work: Callable[[], UnitOfWork]
     # Set in `direct` relay mode only: publishes an event once its transaction committed.
     after_commit: Callable[[PostCreated], None] | None = None
-    http_max_in_flight: int = 64
+    # Settings' default, for the tests that build these by hand.
+    http_max_in_flight: int = Settings.model_fields["http_max_in_flight"].default
     # What the process does as it stops: in `direct` mode, hand over or count what is queued.
     close: Callable[[], None] = lambda: None
 
