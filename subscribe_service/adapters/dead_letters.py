@@ -99,12 +99,19 @@ class DeadLetters:
         self.producer.flush(10)
 
 
-def headers(message: Message, error: str) -> list[tuple[str, str | bytes | None]]:
-    """The original headers as they were, duplicates and order kept, then where it came from."""
+HeaderPairs = list[tuple[str, str | bytes | None]]  # as Producer.produce takes them
+
+
+def header_pairs(message: Message) -> HeaderPairs:
+    """A message's headers as they were: duplicates and order kept."""
     raw = message.headers() or []
-    original = list(raw.items()) if isinstance(raw, dict) else list(raw)
+    return list(raw.items()) if isinstance(raw, dict) else list(raw)
+
+
+def headers(message: Message, error: str) -> HeaderPairs:
+    """The original headers as they were, duplicates and order kept, then where it came from."""
     return [
-        *original,
+        *header_pairs(message),
         ("dlq.error", error[:ERROR_MAX_CHARS].encode("utf-8", errors="backslashreplace")),
         ("dlq.topic", (message.topic() or "").encode()),
         ("dlq.partition", str(message.partition()).encode()),

@@ -17,7 +17,7 @@ from confluent_kafka import (
 )
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from subscribe_service.adapters.dead_letters import DeadLetters
+from subscribe_service.adapters.dead_letters import DeadLetters, header_pairs
 from subscribe_service.settings import Settings
 
 log = structlog.get_logger()
@@ -45,8 +45,7 @@ def _retriable(error: BaseException) -> bool:
 
 
 def headers_of(message: Message) -> dict[str, bytes]:
-    raw = message.headers() or []
-    pairs = raw.items() if isinstance(raw, dict) else raw
+    pairs = header_pairs(message)
     return {key: value.encode() if isinstance(value, str) else value or b"" for key, value in pairs}
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from contract.events import DEAD_LETTER_TOPIC, EVENTS_TOPIC, ID_MAX, TITLE_MAX_CHARS
+from subscribe_service.adapters.dead_letters import HeaderPairs, header_pairs
 from subscribe_service.adapters.kafka import headers_of
 from subscribe_service.adapters.tables import processed_events
 from subscribe_service.bootstrap import bootstrap
@@ -32,7 +33,6 @@ from tests.running_stack import KAFKA, eventually, read_topic, topic_end
 
 MARKER = "hostile.marker"  # which run, and which message of it: added after the arbitrary ones
 PARTITIONS = 3
-Headers = list[tuple[str, str | bytes | None]]  # as Producer.produce takes them
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ messages = st.one_of(
 )
 
 
-def fate(value: bytes | None, headers: Headers) -> str | uuid.UUID:
+def fate(value: bytes | None, headers: HeaderPairs) -> str | uuid.UUID:
     """What the consumer must do with a message, as its own decoding says: the event's id when it
     carries one, "dead" when it cannot be applied, "skipped" when it carries none."""
     seen = Message(topic=EVENTS_TOPIC, partition=0, offset=0, value=value, headers=headers)
@@ -169,7 +169,7 @@ def test_no_message_stops_the_consumer_and_each_bad_one_is_dead_lettered_with_it
     posts: httpx.Client,
     subscriptions: httpx.Client,
     subscribe_db: Engine,
-    batch: list[tuple[bytes | None, Headers]],
+    batch: list[tuple[bytes | None, HeaderPairs]],
 ) -> None:
     marker = str(uuid.uuid4())
     sent = [
@@ -197,7 +197,7 @@ def test_no_message_stops_the_consumer_and_each_bad_one_is_dead_lettered_with_it
         value, headers = sent[n]
         letter = letters[n]
         assert letter.value() == value
-        assert raw_headers(letter)[: len(headers)] == headers  # as they were, duplicates too
+        assert header_pairs(letter)[: len(headers)] == headers  # as they were, duplicates too
         assert headers_of(letter)["dlq.error"]
     applied = {f for f in fates if isinstance(f, uuid.UUID)}
     eventually(lambda: in_the_inbox(subscribe_db, applied), what="the valid events applied")
@@ -216,11 +216,6 @@ def dead_letters_of(marker: str, start: dict[int, int], expected: set[int]) -> d
     if expected:
         read_topic(DEAD_LETTER_TOPIC, start, until=note)
     return found
-
-
-def raw_headers(message: Message) -> Headers:
-    raw = message.headers() or []
-    return list(raw.items()) if isinstance(raw, dict) else list(raw)
 
 
 def in_the_inbox(engine: Engine, event_ids: set[uuid.UUID]) -> bool:
