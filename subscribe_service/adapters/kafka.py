@@ -4,6 +4,7 @@ partition whose committed offset the topic no longer holds never skipped in sile
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 import structlog
@@ -21,6 +22,8 @@ from subscribe_service.adapters.dead_letters import DeadLetters, header_pairs
 from subscribe_service.settings import Settings
 
 log = structlog.get_logger()
+# Longer than a Kafka outage the fault matrix survives (30 s) and the group's session timeout.
+UNASSIGNED_LIMIT_S = 60.0
 # librdkafka's own lines (a broker gone, say) go through logging, as JSON like the rest; the
 # clients hand them over in poll(), consume() and flush().
 CLIENT_LOG = logging.getLogger("librdkafka")
@@ -84,6 +87,7 @@ class EventStream:
         self.dead_letters = DeadLetters(settings)
         # (topic, partition) of each partition stopped on an offset out of range.
         self.out_of_range: set[tuple[str, int]] = set()
+        self.unassigned_since: float | None = time.monotonic()
         self.consumer.subscribe(
             [settings.events_topic], on_assign=start_new_partitions_at_the_beginning
         )
@@ -93,6 +97,7 @@ class EventStream:
         a batch: consume(n, timeout) alone would wait for n messages, up to the whole timeout,
         and hold every event of a quiet moment back that long."""
         self.dead_letters.poll()
+        self.leave_if_left_out()
         first = self.consumer.poll(timeout_s)
         if first is None:
             return []
@@ -108,6 +113,19 @@ class EventStream:
                 continue
             log.warning("kafka consumer error; it recovers by itself", error=str(error))
         return [m for m in messages if m.error() is None]
+
+    def leave_if_left_out(self) -> None:
+        """Seen after Kafka restarts: the group (KIP-848) lost this member and it never asked to
+        join again, polling on with no partition while the group stood empty. A consumer with no
+        partition for UNASSIGNED_LIMIT_S exits, and its supervisor starts it anew."""
+        if self.consumer.assignment():
+            self.unassigned_since = None
+            return
+        now = time.monotonic()
+        if self.unassigned_since is None:
+            self.unassigned_since = now
+        elif now - self.unassigned_since > UNASSIGNED_LIMIT_S:
+            raise KafkaException(f"no partition assigned for {UNASSIGNED_LIMIT_S:g} s")
 
     def stopped_out_of_range(self, message: Message, error: KafkaError) -> None:
         """librdkafka reads no further on that partition: saying so loudly is all that is left."""
