@@ -120,9 +120,11 @@ header_values = st.one_of(
     st.uuids().map(lambda u: str(u).encode()),
     st.just(b"PostCreated"),
 )
-# librdkafka's header keys are C strings: a NUL would end the key on the way in already.
+# librdkafka's header keys are C strings: a NUL would end the key on the way in already. A lone
+# surrogate has no UTF-8 form, and confluent-kafka 2.16.1's produce() dies of a segmentation fault
+# on one in a header key instead of raising: no client of ours can write such a key.
 header_keys = st.sampled_from(["id", "eventType"]) | st.text(
-    st.characters(exclude_characters=["\x00"]), max_size=10
+    st.characters(exclude_characters=["\x00"], exclude_categories=["Cs"]), max_size=10
 )
 arbitrary_headers = st.lists(st.tuples(header_keys, header_values), max_size=4)
 router_headers = st.tuples(arbitrary_headers, st.uuids()).map(
