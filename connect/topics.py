@@ -12,6 +12,7 @@ import uuid
 from confluent_kafka import Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from chassis.kafka_headers import UnreadableHeaders, header_pairs
 from connect.connector import raw_topic
 from contract.events import DEAD_LETTER_TOPIC, EVENTS_TOPIC
 from deploy import parts
@@ -56,8 +57,10 @@ SHOWN_CHARS = 2000
 def heading(message: Message) -> str:
     """Where a message is, its key and headers, Debezium's own left out. A dead letter may carry
     any bytes there: what is not UTF-8 is shown escaped."""
-    raw = message.headers() or []
-    pairs = raw.items() if isinstance(raw, dict) else raw
+    try:
+        pairs = header_pairs(message)
+    except UnreadableHeaders as error:
+        pairs = [("(unreadable)", str(error))]
     headers = {k: text(v) for k, v in pairs if not k.startswith("__debezium")}
     where = f"--- partition {message.partition()} offset {message.offset()}"
     return f"{where} key {text(message.key())}" + (f" headers {headers}" if headers else "")

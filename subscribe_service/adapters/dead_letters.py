@@ -11,6 +11,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka.cimpl import NewTopic
 
+from chassis.kafka_headers import HeaderPairs, header_pairs
 from subscribe_service.settings import Settings
 
 log = structlog.get_logger()
@@ -97,28 +98,6 @@ class DeadLetters:
 
     def close(self) -> None:
         self.producer.flush(10)
-
-
-HeaderPairs = list[tuple[str, str | bytes | None]]  # as Producer.produce takes them
-
-
-class UnreadableHeaders(ValueError):
-    """A header key is not UTF-8: the client cannot read the message's headers."""
-
-
-def header_pairs(message: Message) -> HeaderPairs:
-    """A message's headers as they were: duplicates and order kept. Raises UnreadableHeaders if a
-    key is not UTF-8, and from then on the message has no headers (so that its dead letter can be
-    written, without them)."""
-    try:
-        raw = message.headers() or []
-    except SystemError as error:
-        # confluent-kafka 2.16.1 cannot decode such a key: headers() raises a SystemError the
-        # first time, then answers a cached list holding a NULL that kills the process when read
-        # (tests/e2e/test_header_keys.py). The broken list is replaced before anyone reads it.
-        message.set_headers([])
-        raise UnreadableHeaders(f"a header key is not UTF-8 ({error.__cause__})") from error
-    return list(raw.items()) if isinstance(raw, dict) else list(raw)
 
 
 def headers(message: Message, error: str) -> HeaderPairs:

@@ -18,7 +18,8 @@ from confluent_kafka import (
 )
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from subscribe_service.adapters.dead_letters import DeadLetters, header_pairs
+from chassis.kafka_headers import header_pairs
+from subscribe_service.adapters.dead_letters import DeadLetters
 from subscribe_service.settings import Settings
 
 log = structlog.get_logger()

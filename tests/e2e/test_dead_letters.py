@@ -64,7 +64,7 @@ def test_poison_goes_to_the_dead_letter_topic_and_good_events_after_it_are_appli
     wait_notified(subscriptions, subscriber, {after["event_id"]})
 
     def marked(message: Message) -> bool:
-        return (dict(message.headers() or []).get("marker") or b"") == marker.encode()
+        return headers_of(message).get("marker") == marker.encode()
 
     letters = [
         m

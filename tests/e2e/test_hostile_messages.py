@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
+from chassis.kafka_headers import HeaderPairs, header_pairs
 from contract.events import DEAD_LETTER_TOPIC, EVENTS_TOPIC, ID_MAX, TITLE_MAX_CHARS
-from subscribe_service.adapters.dead_letters import HeaderPairs, header_pairs
 from subscribe_service.adapters.kafka import headers_of
 from subscribe_service.adapters.tables import processed_events
 from subscribe_service.bootstrap import bootstrap
