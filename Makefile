@@ -18,7 +18,7 @@ COMPOSE := docker compose
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay accept-gap retry-dead stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay accept-gap retry-dead receiver receiver-stop stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -120,6 +120,24 @@ dlq: sync ## print the dead letters: messages the consumer could never apply, wi
 SUBSCRIBER ?= 101
 notifications: sync ## what one subscriber was told: `make notifications SUBSCRIBER=101`
 	@$(PYTHON) -m subscribe_service notifications $(SUBSCRIBER)
+
+RECEIVER_PORT ?= 9000
+receiver: sync ## run the README's webhook receiver in the background: `WEBHOOK_SECRET=whsec_... make receiver`
+ifeq ($(STACK),compose)
+	@echo "native stack only: under compose the dispatcher, in its container, cannot reach 127.0.0.1 of this host; run examples/webhook_receiver.py where it can"; exit 2
+else
+	@test -n "$$WEBHOOK_SECRET" || { echo "usage: WEBHOOK_SECRET=whsec_... make receiver [RECEIVER_PORT=9000]"; exit 2; }
+	@mkdir -p .stack/logs .stack/run
+	@nohup $(PYTHON) examples/webhook_receiver.py $(RECEIVER_PORT) > .stack/logs/receiver.log 2>&1 < /dev/null & \
+		echo $$! > .stack/run/receiver.pid
+	@for _ in $$(seq 100); do grep -q listening .stack/logs/receiver.log && break; sleep 0.1; done
+	@cat .stack/logs/receiver.log
+endif
+
+receiver-stop: ## stop the receiver `make receiver` started
+	@if [ -f .stack/run/receiver.pid ]; then kill "$$(cat .stack/run/receiver.pid)" 2>/dev/null || true; fi
+	@rm -f .stack/run/receiver.pid
+	@echo "receiver stopped"
 
 retry-dead: sync ## make dead webhook deliveries pending again: `make retry-dead [SUBSCRIBER=101]`
 ifeq ($(STACK),compose)

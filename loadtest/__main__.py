@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from deploy import parts
 from deploy.native.layout import Layout, read_env_file
@@ -32,7 +33,21 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--report", type=Path, default=REPORTS / "loadtest-latest.json")
     parser.add_argument("--chart", type=Path, default=REPORTS / "loadtest-latest.png")
     parser.add_argument(
-        "--fail-on-loss", action="store_true", help="exit 1 if a post was lost or doubled"
+        "--fail-on-loss",
+        action="store_true",
+        help="exit 1 if a post was lost or doubled, or a webhook did not reach the receiver",
+    )
+    parser.add_argument(
+        "--no-webhooks",
+        dest="webhooks",
+        action="store_false",
+        help="register no webhook endpoint: measure at the notifications table only",
+    )
+    parser.add_argument(
+        "--receiver-fail-share",
+        type=float,
+        default=0.5,
+        help="share of requests a receiver-errors or -timeouts fault fails (default 0.5)",
     )
     return parser.parse_args()
 
@@ -57,6 +72,8 @@ def main() -> int:
         post_url=args.post_url,
         subscribe_url=args.subscribe_url,
         drain_timeout_s=args.drain_timeout,
+        webhooks=args.webhooks,
+        receiver_fail_share=args.receiver_fail_share,
     )
     finished = asyncio.run(run(scenario))
     summary = finished.summary()
@@ -64,7 +81,13 @@ def main() -> int:
     write_json(summary, args.report)
     chart(finished, args.chart)
     print(f"report: {args.report}\nchart:  {args.chart}")
-    return 1 if args.fail_on_loss and (summary["lost"] or summary["duplicated"]) else 0
+    return 1 if args.fail_on_loss and failed(summary) else 0
+
+
+def failed(summary: dict[str, Any]) -> bool:
+    hooks = summary["webhooks"]
+    at_receiver = hooks is not None and not hooks["exactly_once_after_dedupe"]
+    return bool(summary["lost"] or summary["duplicated"] or summary["doubled_posts"] or at_receiver)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 It reads the subscribe service's notifications table directly: the notification's commit time
 (`notified_at`) and the post's creation time both come from the databases, to the microsecond.
+With webhooks on, it also audits what the run's receiver got: every (event, subscriber) pair at
+least once, and once after the receiver's dedupe by `webhook-id`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import aiohttp
 from sqlalchemy import Engine, func, select
 
 from loadtest.generator import Sent
+from loadtest.receiver import Receiver
 from post_service.adapters.tables import posts
 from subscribe_service.adapters.tables import notifications
 
@@ -38,6 +41,22 @@ class AuditResult:
     # Requests without a clear answer (a timeout, a reset, a 5xx), found stored or not afterwards.
     unknown_committed: int = 0
     unknown_not_committed: int = 0
+    # Requests whose title the post database holds more than once: a retry that made a second post.
+    doubled_posts: int = 0
+
+
+@dataclass
+class ReceiverAudit:
+    """What reached the run's webhook receiver, against what the accepted posts must cause."""
+
+    expected: int  # (event, subscriber) pairs
+    received: int  # of those, the pairs that arrived (answered 2xx) at least once
+    lost: list[str] = field(default_factory=list)  # event ids with a pair that never arrived
+    unexpected: int = 0  # pairs that arrived and no accepted post causes
+    again_after_2xx: int = 0  # deliveries the dedupe absorbed: at least once, not exactly once
+    e2e_ms: list[float] = field(default_factory=list)  # from the request to the first arrival
+    answered: dict[str, int] = field(default_factory=dict)  # HTTP status -> requests answered so
+    unverified: int = 0  # requests whose signature did not verify
 
 
 class Audience:
@@ -51,13 +70,61 @@ class Audience:
     def all_subscribers(self) -> list[int]:
         return [s for group in self.subscribers.values() for s in group]
 
-    async def subscribe(self, subscribe_url: str) -> None:
+    async def subscribe(self, subscribe_url: str, receiver: Receiver | None) -> None:
+        """Subscribes each subscriber to its author and, with a receiver, registers it as each
+        subscriber's webhook endpoint."""
         async with aiohttp.ClientSession(subscribe_url) as session:
             for author, group in self.subscribers.items():
                 for subscriber in group:
                     body = {"subscriber_id": subscriber, "author_id": author}
                     async with session.post("/subscriptions", json=body) as response:
                         response.raise_for_status()
+                    if receiver is None:
+                        continue
+                    endpoint = {"url": receiver.url_for(subscriber), "secret": receiver.secret}
+                    async with session.put(
+                        f"/subscribers/{subscriber}/endpoint", json=endpoint
+                    ) as response:
+                        response.raise_for_status()
+
+    async def remove_endpoints(self, subscribe_url: str) -> None:
+        """After the run its receiver is gone: without this, the dispatcher would retry whatever
+        is pending for it until the retry policy gives up, a day later."""
+        async with aiohttp.ClientSession(subscribe_url) as session:
+            for subscriber in self.all_subscribers:
+                async with session.delete(f"/subscribers/{subscriber}/endpoint") as response:
+                    if response.status != 404:
+                        response.raise_for_status()
+
+    def pairs(self, sent: list[Sent]) -> dict[tuple[str, int], Sent]:
+        """(event, subscriber) pairs the stored posts must cause, each with its post's request."""
+        return {
+            (s.event_id, subscriber): s
+            for s in sent
+            if s.event_id is not None
+            for subscriber in self.subscribers[s.author_id]
+        }
+
+    def audit_receiver(self, receiver: Receiver, sent: list[Sent], started: float) -> ReceiverAudit:
+        expected = self.pairs(sent)
+        arrived = receiver.pairs()
+        lost = sorted(
+            {event for event, subscriber in expected if (event, subscriber) not in arrived}
+        )
+        return ReceiverAudit(
+            expected=len(expected),
+            received=sum(1 for pair in expected if pair in arrived),
+            lost=lost,
+            unexpected=sum(1 for pair in arrived if pair not in expected),
+            again_after_2xx=receiver.again,
+            e2e_ms=[
+                (arrival.at_monotonic - started - expected[pair].scheduled_s) * 1000
+                for pair, arrival in arrived.items()
+                if pair in expected
+            ],
+            answered={str(status): n for status, n in sorted(receiver.answered.items())},
+            unverified=receiver.unverified,
+        )
 
 
 class Auditor:
@@ -89,8 +156,27 @@ class Auditor:
                     unknown[row.title].post_id = row.post_id
                     unknown[row.title].event_id = row.event_id
 
-    def missing(self, sent: list[Sent]) -> int:
-        """(event, subscriber) pairs the accepted posts must cause and that are not there yet."""
+    def doubled_posts(self, sent: list[Sent]) -> int:
+        """Titles (one per request, unique in the run) the post database holds more than once."""
+        titles = [s.title for s in sent]
+        doubled = 0
+        with self.post_engine.connect() as connection:
+            for batch in (titles[i : i + 500] for i in range(0, len(titles), 500)):
+                doubled += len(
+                    connection.execute(
+                        select(posts.c.title)
+                        .where(
+                            posts.c.author_id.in_(self.audience.authors), posts.c.title.in_(batch)
+                        )
+                        .group_by(posts.c.title)
+                        .having(func.count() > 1)
+                    ).all()
+                )
+        return doubled
+
+    def missing(self, sent: list[Sent], receiver: Receiver | None) -> int:
+        """(event, subscriber) pairs the accepted posts must cause and that are not there yet: in
+        the notifications table and, with a receiver, at the receiver."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(notifications.c.event_id, notifications.c.subscriber_id).where(
@@ -98,12 +184,12 @@ class Auditor:
                 )
             ).all()
         have = {(row.event_id, row.subscriber_id) for row in rows}
-        return sum(
-            (s.event_id, subscriber) not in have
-            for s in sent
-            if s.stored
-            for subscriber in self.audience.subscribers[s.author_id]
-        )
+        expected = self.audience.pairs(sent)
+        missing = sum(pair not in have for pair in expected)
+        if receiver is not None:
+            arrived = receiver.pairs()
+            missing += sum(pair not in arrived for pair in expected)
+        return missing
 
     def notification_count(self) -> int:
         with self.engine.connect() as connection:
@@ -150,4 +236,5 @@ class Auditor:
             deliveries=deliveries,
             unknown_committed=committed,
             unknown_not_committed=len(unknown) - committed,
+            doubled_posts=self.doubled_posts(sent),
         )

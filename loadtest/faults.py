@@ -6,6 +6,9 @@ engine's restart policy, as `make kill-PART` kills the part's processes from ins
 (a kill through the engine would count as a manual stop, never restarted) and returns once the
 engine has restarted it. PART is a part's name as `make status` shows it (kafka, connect,
 subscribe-consumer, ...). Each fault runs the Makefile's targets, so it works on both stacks.
+
+The run's own webhook receiver takes faults too, for a duration: `receiver` (down),
+`receiver-errors` and `receiver-timeouts` (see loadtest/receiver.py).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from loadtest.receiver import Mishap, Receiver
 
 REPO = Path(__file__).resolve().parents[1]
 _FORMAT = re.compile(
@@ -35,6 +40,10 @@ class Fault:
         if match is None:
             raise ValueError(f"{text!r} is not PART@Ts+Ds or PART@Ts:kill, e.g. kafka@10s+20s")
         duration = None if match["kill"] else float(match["for"])
+        if match["part"] in set(Mishap) and duration is None:
+            raise ValueError(
+                f"{text!r}: the receiver misbehaves for a while, e.g. receiver@10s+30s"
+            )
         return cls(match["part"], float(match["at"]), duration)
 
     def __str__(self) -> str:
@@ -62,10 +71,17 @@ def make(target: str) -> None:
     )
 
 
-async def inject(fault: Fault, started: float) -> FaultWindow:
+async def inject(fault: Fault, started: float, receiver: Receiver | None) -> FaultWindow:
     """Waits for the fault's time, applies it, and undoes it when its duration is over."""
     await asyncio.sleep(max(0.0, started + fault.at_s - time.monotonic()))
     began = time.monotonic() - started
+    if fault.part in set(Mishap):
+        if receiver is None:
+            raise ValueError(f"{fault}: this run has no webhook receiver")
+        await receiver.misbehave(Mishap(fault.part))
+        await asyncio.sleep(max(0.0, started + fault.at_s + (fault.for_s or 0) - time.monotonic()))
+        await receiver.recover()
+        return FaultWindow(fault, began, time.monotonic() - started)
     if fault.for_s is None:
         await asyncio.to_thread(make, f"kill-{fault.part}")
         return FaultWindow(fault, began, time.monotonic() - started)

@@ -11,7 +11,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadtest.audit import AuditResult
+from loadtest.audit import AuditResult, ReceiverAudit
 from loadtest.faults import FaultWindow
 from loadtest.generator import Sent
 
@@ -39,6 +39,7 @@ class Run:
     sent: list[Sent]
     audit: AuditResult
     faults: list[FaultWindow]
+    receiver: ReceiverAudit | None = None  # with webhooks: what reached the run's receiver
 
     def recovery_s(self, window: FaultWindow) -> float | None:
         """From the end of a fault to the last notification of a post created before that end."""
@@ -65,6 +66,7 @@ class Run:
                 "committed": self.audit.unknown_committed,
                 "not_committed": self.audit.unknown_not_committed,
             },
+            "doubled_posts": self.audit.doubled_posts,
             "delivered": self.audit.delivered,
             "lost": len(self.audit.lost_events),
             "duplicated": len(self.audit.duplicated_events),
@@ -72,6 +74,7 @@ class Run:
             "duplicated_event_ids": self.audit.duplicated_events[:MAX_LISTED_IDS],
             "http_ms": percentiles(s.latency_ms for s in self.sent if s.status == 201),
             "e2e_ms": percentiles(d.e2e_ms for d in self.audit.deliveries),
+            "webhooks": None if self.receiver is None else self.webhooks(),
             "faults": [
                 {
                     "fault": str(w.fault),
@@ -81,6 +84,24 @@ class Run:
                 }
                 for w in self.faults
             ],
+        }
+
+    def webhooks(self) -> dict[str, Any]:
+        """At the receiver: every pair at least once (none lost), and exactly once after its
+        dedupe by webhook-id (each pair processed once, whatever came again)."""
+        assert self.receiver is not None
+        found = self.receiver
+        return {
+            "expected": found.expected,
+            "received": found.received,
+            "lost": len(found.lost),
+            "lost_event_ids": found.lost[:MAX_LISTED_IDS],
+            "unexpected": found.unexpected,
+            "again_after_2xx": found.again_after_2xx,
+            "exactly_once_after_dedupe": found.received == found.expected and not found.unexpected,
+            "e2e_ms": percentiles(found.e2e_ms),
+            "answered": found.answered,
+            "unverified": found.unverified,
         }
 
 
@@ -95,14 +116,25 @@ def table(summary: dict[str, Any]) -> str:
         f"accepted {summary['accepted']}  errors {summary['errors']}  "
         f"delivered {summary['delivered']}  lost {summary['lost']}  "
         f"duplicated {summary['duplicated']}",
-        f"retried with their idempotency key {summary['retried']}; "
+        f"retried with their idempotency key {summary['retried']} "
+        f"(posts stored twice: {summary['doubled_posts']}); "
         f"outcome unknown to the client: {summary['unknown']['committed']} stored, "
         f"{summary['unknown']['not_committed']} not",
         f"{'ms':<6}" + "".join(f"{name:>10}" for name in [*PERCENTILES, "max"]),
     ]
-    for kind in ("http_ms", "e2e_ms"):
-        values = summary[kind]
-        lines.append(f"{kind[:-3]:<6}" + "".join(f"{values[n]:>10.1f}" for n in values))
+    rows = [("http", summary["http_ms"]), ("e2e", summary["e2e_ms"])]
+    hooks = summary["webhooks"]
+    if hooks is not None:
+        rows.append(("hook", hooks["e2e_ms"]))
+    for name, values in rows:
+        lines.append(f"{name:<6}" + "".join(f"{values[n]:>10.1f}" for n in values))
+    if hooks is not None:
+        lines.append(
+            f"webhooks: received {hooks['received']} of {hooks['expected']}, "
+            f"lost {hooks['lost']}, unexpected {hooks['unexpected']}, came again after a 2xx "
+            f"{hooks['again_after_2xx']} (deduped); the receiver answered "
+            + ", ".join(f"{n}x {status}" for status, n in hooks["answered"].items())
+        )
     for fault in summary["faults"]:
         lines.append(
             f"fault {fault['fault']}: {fault['began_s']}s to {fault['ended_s']}s, "

@@ -17,6 +17,7 @@ from deploy import parts
 from loadtest.audit import Audience, Auditor
 from loadtest.faults import Fault, inject
 from loadtest.generator import Sent, post_at_rate
+from loadtest.receiver import Receiver
 from loadtest.report import Run
 from post_service.settings import Settings as PostSettings
 from subscribe_service.settings import Settings as SubscribeSettings
@@ -41,6 +42,10 @@ class Scenario:
     # The client's connections: more than the server takes at once, or overload would queue in
     # the client, not meet the server's limit.
     connections: int = 64
+    # Off: subscribers register no endpoint, and the run measures at the notifications table only.
+    webhooks: bool = True
+    # The share of requests the receiver fails while a receiver-errors or -timeouts fault lasts.
+    receiver_fail_share: float = 0.5
 
 
 def audience_for(scenario: Scenario) -> Audience:
@@ -55,9 +60,10 @@ def audience_for(scenario: Scenario) -> Audience:
 class Progress:
     """A line a second on stderr: the rate achieved, errors, and the backlog still undelivered."""
 
-    def __init__(self, auditor: Auditor, started: float) -> None:
+    def __init__(self, auditor: Auditor, started: float, receiver: Receiver | None) -> None:
         self.auditor = auditor
         self.started = started
+        self.receiver = receiver
         self.sent: list[Sent] = []
 
     def record(self, sent: Sent) -> None:
@@ -73,9 +79,10 @@ class Progress:
         elapsed = time.monotonic() - self.started
         errors = sum(1 for s in self.sent if s.status != 201)
         backlog = self.auditor.expected(self.sent) - delivered
+        received = "" if self.receiver is None else f" at-receiver={len(self.receiver.arrivals)}"
         print(
             f"t={elapsed:5.1f}s sent={len(self.sent)} ({len(self.sent) / elapsed:.0f}/s) "
-            f"errors={errors} notifications={delivered} backlog={backlog}",
+            f"errors={errors} notifications={delivered} backlog={backlog}{received}",
             file=sys.stderr,
             flush=True,
         )
@@ -94,20 +101,30 @@ def audit_engines() -> tuple[Engine, Engine]:
 
 async def run(scenario: Scenario) -> Run:
     engine, post_engine = audit_engines()
+    receiver = Receiver(scenario.receiver_fail_share) if scenario.webhooks else None
     try:
-        return await run_with(scenario, Auditor(engine, audience_for(scenario), post_engine))
+        if receiver is not None:
+            await receiver.start()
+        auditor = Auditor(engine, audience_for(scenario), post_engine)
+        try:
+            return await run_with(scenario, auditor, receiver)
+        finally:
+            if receiver is not None:
+                await auditor.audience.remove_endpoints(scenario.subscribe_url)
     finally:
+        if receiver is not None:
+            await receiver.stop()
         engine.dispose()
         post_engine.dispose()
 
 
-async def run_with(scenario: Scenario, auditor: Auditor) -> Run:
+async def run_with(scenario: Scenario, auditor: Auditor, receiver: Receiver | None) -> Run:
     audience = auditor.audience
-    await audience.subscribe(scenario.subscribe_url)
+    await audience.subscribe(scenario.subscribe_url, receiver)
     started, started_epoch = time.monotonic(), time.time()
-    progress = Progress(auditor, started)
+    progress = Progress(auditor, started, receiver)
     printer = asyncio.create_task(progress.report_every_second())
-    injected = [asyncio.create_task(inject(fault, started)) for fault in scenario.faults]
+    injected = [asyncio.create_task(inject(fault, started, receiver)) for fault in scenario.faults]
 
     sent = await post_at_rate(
         scenario.post_url,
@@ -122,7 +139,7 @@ async def run_with(scenario: Scenario, auditor: Auditor) -> Run:
     )
     windows = list(await asyncio.gather(*injected))
     await asyncio.to_thread(auditor.resolve_unknown, sent)
-    await wait_for_delivery(auditor, sent, scenario.drain_timeout_s)
+    await wait_for_delivery(auditor, sent, scenario.drain_timeout_s, receiver)
     printer.cancel()
     await progress.print_line()
     return Run(
@@ -133,15 +150,18 @@ async def run_with(scenario: Scenario, auditor: Auditor) -> Run:
         sent=sent,
         audit=auditor.audit(sent),
         faults=windows,
+        receiver=None if receiver is None else audience.audit_receiver(receiver, sent, started),
     )
 
 
-async def wait_for_delivery(auditor: Auditor, sent: list[Sent], timeout_s: float) -> None:
-    """Polls until every expected (event, subscriber) pair is committed, or the deadline passes.
-    Pairs, not a count: a post stored despite a timeout adds notifications that a count would
-    take for the ones still missing."""
+async def wait_for_delivery(
+    auditor: Auditor, sent: list[Sent], timeout_s: float, receiver: Receiver | None
+) -> None:
+    """Polls until every expected (event, subscriber) pair is committed, and with webhooks has
+    reached the receiver, or the deadline passes. Pairs, not a count: a post stored despite a
+    timeout adds notifications that a count would take for the ones still missing."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await asyncio.to_thread(auditor.missing, sent) == 0:
+        if await asyncio.to_thread(auditor.missing, sent, receiver) == 0:
             return
         await asyncio.sleep(0.5)

@@ -1,5 +1,7 @@
 """The fault matrix: each fault strikes during a load of 20 posts/s; when it is over, the audit
-finds every accepted post delivered to each subscriber of its author, exactly once."""
+finds every accepted post delivered to each subscriber of its author, exactly once, in the
+notifications table; and at the load test's own webhook receiver, every (event, subscriber) at
+least once, and exactly once after its dedupe by webhook-id."""
 
 from __future__ import annotations
 
@@ -34,6 +36,12 @@ def load_through(faults: list[str], report: Path) -> dict[str, Any]:
     summary: dict[str, Any] = json.loads(report.read_text())
     assert (summary["lost"], summary["duplicated"]) == (0, 0)
     assert summary["delivered"] == summary["accepted"]
+    hooks = summary["webhooks"]
+    assert hooks["expected"] == summary["accepted"] * 2  # two subscribers per author
+    assert (hooks["lost"], hooks["unexpected"]) == (0, 0)
+    assert hooks["received"] == hooks["expected"]
+    assert hooks["exactly_once_after_dedupe"]
+    assert hooks["unverified"] == 0
     return summary
 
 
@@ -53,6 +61,33 @@ def test_nothing_is_lost_or_doubled_through(fault: str, name: str) -> None:
     )
     assert summary["errors"] == 0, name
     assert summary["accepted"] == RATE * DURATION_S
+
+
+@pytest.mark.parametrize(
+    ("fault", "name"),
+    [
+        ("receiver@5s+30s", "the webhook receiver down for 30 s"),
+        ("receiver-errors@0s+30s", "the webhook receiver failing half its requests"),
+        ("subscribe-dispatcher@5s:kill", "the webhook dispatcher SIGKILLed"),
+    ],
+)
+def test_every_webhook_reaches_the_receiver_through(fault: str, name: str) -> None:
+    summary = load_through(
+        [fault], REPORTS / f"{fault.replace('@', '-at-').replace(':', '-')}.json"
+    )
+    assert summary["errors"] == 0, name
+    answers = summary["webhooks"]["answered"]
+    if fault.startswith("receiver-errors"):
+        assert answers["500"] > 0, "the receiver failed none of its requests"
+
+
+def test_the_post_database_sigkilled_while_clients_retry_with_their_keys_doubles_nothing() -> None:
+    summary = load_through(["post-db@5s:kill"], REPORTS / "post-db-sigkilled.json")
+    # The clients retried with their Idempotency-Key until they had an answer: the post database
+    # holds each request's post once (the audit counts them by their unique titles).
+    assert summary["retried"] > 0, "the kill cost no request a retry: it proved nothing"
+    assert summary["doubled_posts"] == 0
+    assert set(summary["statuses"]) <= {"201", "503", "0"}
 
 
 def test_the_post_database_restarting_costs_clear_503s_and_no_post_without_its_event() -> None:

@@ -21,7 +21,7 @@ from tests.running_stack import REPO
 
 LOOKING = (
     "make topics", "make watch-raw", "make notifications", "grep ", "make status",
-    "curl -s localhost:8081/metrics",
+    "curl -s localhost:8081/metrics", "curl -s 'localhost:8082/subscribers/",
 )  # fmt: skip
 DEADLINE_S = 90
 
@@ -88,7 +88,7 @@ def run(step: Step) -> None:
 @pytest.fixture
 def restored_stack() -> Iterator[None]:
     yield
-    for command in ("make start-kafka", "make relay-mode MODE=cdc"):
+    for command in ("make start-kafka", "make relay-mode MODE=cdc", "make receiver-stop"):
         subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, check=False)
 
 

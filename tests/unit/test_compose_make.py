@@ -24,6 +24,7 @@ ALIKE_ON_BOTH = {
     "watch-events": "a Kafka client on 127.0.0.1:9092",
     "dlq": "a Kafka client on 127.0.0.1:9092",
     "notifications": "an HTTP client of the subscribe API",
+    "receiver-stop": "stops a process of this host that `make receiver` started",
     "test": "runs the native stack by name (STACK=native), on any machine",
     "unit": "no running parts",
     "lint": "no running parts",
@@ -62,7 +63,9 @@ def test_every_target_that_runs_the_stack_has_a_compose_branch(target: str) -> N
 def test_the_kill_fault_uses_the_make_target(monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[str] = []
     monkeypatch.setattr(faults, "make", ran.append)
-    asyncio.run(faults.inject(faults.Fault.parse("subscribe-consumer@0s:kill"), time.monotonic()))
+    asyncio.run(
+        faults.inject(faults.Fault.parse("subscribe-consumer@0s:kill"), time.monotonic(), None)
+    )
     assert ran == ["kill-subscribe-consumer"]
 
 

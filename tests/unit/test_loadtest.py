@@ -1,12 +1,14 @@
-"""The load generator's pure parts: fault schedules, percentiles, recovery times."""
+"""The load generator's pure parts: fault schedules, percentiles, recovery times, the audit at the
+webhook receiver."""
 
 from __future__ import annotations
 
 import pytest
 
-from loadtest.audit import AuditResult, Delivery
+from loadtest.audit import Audience, AuditResult, Delivery
 from loadtest.faults import Fault, FaultWindow
 from loadtest.generator import Sent
+from loadtest.receiver import Arrival, Receiver
 from loadtest.report import Run, percentiles, table
 
 
@@ -65,3 +67,43 @@ def test_the_table_names_lost_events() -> None:
     summary = run_with([], sent, lost=["gone"]).summary()
     assert summary["lost"] == 1
     assert "lost: gone" in table(summary)
+
+
+def test_a_receiver_fault_needs_a_duration() -> None:
+    assert Fault.parse("receiver-errors@5s+20s").for_s == 20.0
+    with pytest.raises(ValueError, match="for a while"):
+        Fault.parse("receiver@5s:kill")
+
+
+def receiver_with(arrivals: dict[str, tuple[str, int, float]], again: int = 0) -> Receiver:
+    receiver = Receiver()
+    receiver.arrivals = {key: Arrival(*arrival) for key, arrival in arrivals.items()}
+    receiver.again = again
+    return receiver
+
+
+def test_the_receiver_audit_finds_what_never_arrived_and_what_nobody_sent() -> None:
+    audience = Audience([1, 2], {1: [10, 11], 2: [20]})
+    sent = [
+        Sent(scheduled_s=1.0, latency_ms=5, status=201, author_id=1, event_id="e1"),
+        Sent(scheduled_s=2.0, latency_ms=5, status=201, author_id=2, event_id="e2"),
+        Sent(scheduled_s=3.0, latency_ms=5, status=503, author_id=2),  # not stored
+    ]
+    arrived = {"w1": ("e1", 10, 101.5), "w2": ("e2", 20, 102.25), "w3": ("stray", 20, 103.0)}
+    found = audience.audit_receiver(receiver_with(arrived, again=4), sent, started=100.0)
+    assert (found.expected, found.received, found.lost) == (3, 2, ["e1"])  # e1 to 11 is missing
+    assert (found.unexpected, found.again_after_2xx) == (1, 4)
+    assert sorted(found.e2e_ms) == pytest.approx([250.0, 500.0])  # from each post's request
+
+
+def test_a_run_is_exactly_once_after_dedupe_only_when_every_pair_arrived_and_no_other() -> None:
+    audience = Audience([1], {1: [10]})
+    sent = [Sent(scheduled_s=1.0, latency_ms=5, status=201, author_id=1, event_id="e1")]
+    run = run_with([], sent, lost=[])
+    run.receiver = audience.audit_receiver(receiver_with({"w": ("e1", 10, 1.1)}, 2), sent, 0.0)
+    hooks = run.summary()["webhooks"]
+    assert hooks["exactly_once_after_dedupe"]
+    assert hooks["again_after_2xx"] == 2
+    assert "received 1 of 1" in table(run.summary())
+    run.receiver = audience.audit_receiver(receiver_with({}), sent, 0.0)
+    assert not run.summary()["webhooks"]["exactly_once_after_dedupe"]

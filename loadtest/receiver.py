@@ -1,0 +1,127 @@
+"""The load test's own webhook receiver: a real HTTP server (aiohttp, in the run's event loop, on
+127.0.0.1) that every subscriber of the run registers as its endpoint. It does what a subscriber's
+receiver must: it verifies each request with the `standardwebhooks` package and processes each
+`webhook-id` once. It counts what arrives: each (event, subscriber) pair, when it first arrived, and
+how many deliveries came again after one had been answered 2xx (what the dedupe absorbed).
+
+It misbehaves on a schedule (`receiver@10s+30s` in the run's faults):
+- `receiver`: down; it stops listening and drops the connections it has, so the dispatcher meets
+  refused and reset connections;
+- `receiver-errors`: answers 500 to a share of the requests (`fail_share`);
+- `receiver-timeouts`: holds a share of the requests past the dispatcher's attempt timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from aiohttp import web
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from subscribe_service.domain.webhooks import generate_secret
+
+# Past the dispatcher's attempt timeout (SUBSCRIBE_DISPATCHER_ATTEMPT_TIMEOUT_S, 20 s by default).
+HOLD_S: Final = 25.0
+
+
+class Mishap(StrEnum):
+    DOWN = "receiver"
+    ERRORS = "receiver-errors"
+    TIMEOUTS = "receiver-timeouts"
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """The first delivery of one (event, subscriber) pair that the receiver answered 2xx."""
+
+    event_id: str
+    subscriber_id: int
+    at_monotonic: float
+
+
+class Receiver:
+    def __init__(self, fail_share: float = 0.5, host: str = "127.0.0.1") -> None:
+        self.fail_share = fail_share
+        self.host = host
+        self.port = 0  # chosen by the system at the first start, kept across a down window
+        self.secret = generate_secret()
+        self.webhook = Webhook(self.secret)
+        self.mishap: Mishap | None = None
+        self.rng = random.Random(secrets.randbits(64))
+        self.arrivals: dict[str, Arrival] = {}  # webhook-id -> the first one answered 2xx
+        self.again = 0  # deliveries of a webhook-id already answered 2xx: absorbed by the dedupe
+        self.answered: Counter[int] = Counter()  # status -> how many requests got it
+        self.unverified = 0
+        app = web.Application()
+        app.router.add_post("/hooks/{subscriber_id}", self.handle)
+        self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self.site: web.TCPSite | None = None
+
+    @property
+    def url_base(self) -> str:
+        return f"http://{self.host}:{self.port}/hooks"
+
+    def url_for(self, subscriber_id: int) -> str:
+        return f"{self.url_base}/{subscriber_id}"
+
+    async def start(self) -> None:
+        await self.runner.setup()
+        await self.listen()
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+    async def listen(self) -> None:
+        self.site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True)
+        await self.site.start()
+        self.port = self.runner.addresses[0][1]
+
+    async def misbehave(self, mishap: Mishap) -> None:
+        self.mishap = mishap
+        if mishap is Mishap.DOWN and self.site is not None:
+            await self.site.stop()
+            self.site = None
+
+    async def recover(self) -> None:
+        if self.mishap is Mishap.DOWN:
+            await self.listen()
+        self.mishap = None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.mishap is Mishap.DOWN:  # a keep-alive connection opened before the window
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=503)  # never sent: the connection is gone
+        received = await request.read()
+        try:
+            notification = self.webhook.verify(received, dict(request.headers))
+        except WebhookVerificationError:
+            self.unverified += 1
+            return self.answer(401)
+        if self.mishap is not None and self.rng.random() < self.fail_share:
+            if self.mishap is Mishap.TIMEOUTS:
+                await asyncio.sleep(HOLD_S)
+            return self.answer(500)
+        webhook_id = request.headers["webhook-id"]
+        if webhook_id in self.arrivals:
+            self.again += 1  # deduped: answered, not processed a second time
+        else:
+            data = notification["data"]
+            self.arrivals[webhook_id] = Arrival(
+                data["event_id"], int(data["subscriber_id"]), time.monotonic()
+            )
+        return self.answer(204)
+
+    def answer(self, status: int) -> web.Response:
+        self.answered[status] += 1
+        return web.Response(status=status)
+
+    def pairs(self) -> dict[tuple[str, int], Arrival]:
+        return {(a.event_id, a.subscriber_id): a for a in self.arrivals.values()}
