@@ -280,6 +280,28 @@ class SqlDeliveries(Deliveries):
             )
         )
 
+    def settle_all(self, verdicts: Sequence[tuple[int, Verdict]], now: datetime) -> None:
+        """The delivered ones, the most, in one statement; the others one by one."""
+        delivered = [d for d, verdict in verdicts if verdict.status == Status.DELIVERED]
+        if delivered:
+            self.connection.execute(
+                update(webhook_deliveries)
+                .where(
+                    webhook_deliveries.c.delivery_id.in_(delivered),
+                    webhook_deliveries.c.status == Status.PENDING,
+                )
+                .values(
+                    status=Status.DELIVERED,
+                    attempts=webhook_deliveries.c.attempts + 1,
+                    next_attempt_at=stored(now),  # a delivered verdict's moment is the 2xx's
+                    delivered_at=stored(now),
+                    last_error=None,
+                )
+            )
+        for delivery_id, verdict in verdicts:
+            if verdict.status != Status.DELIVERED:
+                self.settle(delivery_id, verdict, now)
+
     def revive(self, now: datetime, subscriber_id: int | None = None) -> int:
         query = update(webhook_deliveries).where(webhook_deliveries.c.status == Status.DEAD)
         if subscriber_id is not None:

@@ -3,9 +3,12 @@
 It runs the use cases of service/dispatch.py in a loop. A round claims due deliveries in one short
 transaction, under a lease; each is POSTed outside any transaction, at most max_in_flight at once
 and max_in_flight_per_endpoint per endpoint, so a slow endpoint holds a few slots, never the
-others'; each outcome is recorded in a short transaction of its own. Dispatchers scale by running
-more of them: SKIP LOCKED keeps their claims apart, and a lease that runs out (a dispatcher that
-died) hands the delivery to another. Now and then it measures the backlog for its metrics.
+others'. The outcomes are recorded in short transactions, each taking every outcome that came in
+while the previous one ran; a delivery's slot is free once its outcome is recorded. After a full
+claim the loop waits for room for a batch rather than claiming one row per freed slot.
+Dispatchers scale by running more of them: SKIP LOCKED keeps their claims apart, and a lease that
+runs out (a dispatcher that died) hands the delivery to another. Now and then it measures the
+backlog for its metrics.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ REQUEST_SECONDS = Histogram(
 )
 BACKLOG_EVERY_S = 2.0
 MAX_BACKOFF_S = 5.0
+RECORD_BATCH = 500  # outcomes recorded in one transaction at most
+Outcomes = asyncio.Queue[tuple[Delivery, Outcome, "asyncio.Future[Verdict | None]"]]
 
 
 class Dispatcher:
@@ -76,6 +81,7 @@ class Dispatcher:
         self.tasks: set[asyncio.Task[None]] = set()
         self.per_endpoint: Tally[int] = Tally()  # requests claimed and not settled, by subscriber
         self.endpoint_slots: dict[int, asyncio.Semaphore] = {}
+        self.outcomes: Outcomes = asyncio.Queue()
         self.database_ok = False
         self.next_backlog = 0.0
 
@@ -88,10 +94,12 @@ class Dispatcher:
 
     async def run(self) -> None:
         log.info("dispatcher started", max_in_flight=self.settings.dispatcher_max_in_flight)
+        recorder = asyncio.create_task(self.record_outcomes())
         backoff = 0.0
         while not self.stopping.is_set():
+            wanted = min(self.free_slots(), self.settings.dispatcher_batch_size)
             try:
-                claimed = await self.claim()
+                claimed = await self.claim(wanted)
                 await self.measure_backlog_when_due()
                 self.database_ok, backoff = True, 0.0
             except Exception as error:
@@ -102,12 +110,26 @@ class Dispatcher:
                 continue
             for delivery in claimed:
                 self.start(delivery)
-            if len(claimed) < self.settings.dispatcher_batch_size or not self.free_slots():
+            if len(claimed) < wanted:  # all that is due is under way
                 await self.pause(self.settings.dispatcher_poll_interval_s)
+            else:
+                await self.room_for(self.batch_worth())
         if self.tasks:
             await asyncio.wait(self.tasks)
+        recorder.cancel()
         await self.sender.close()
         log.info("dispatcher stopped")
+
+    def batch_worth(self) -> int:
+        """The free slots worth a claim while deliveries are waiting: a quarter of them, or a
+        whole batch if that is less."""
+        quarter = max(1, self.settings.dispatcher_max_in_flight // 4)
+        return min(quarter, self.settings.dispatcher_batch_size)
+
+    async def room_for(self, slots: int) -> None:
+        """Waits until that many slots are free, or the stop."""
+        while self.free_slots() < slots and not self.stopping.is_set():
+            await self.pause(self.settings.dispatcher_poll_interval_s)
 
     def free_slots(self) -> int:
         return self.settings.dispatcher_max_in_flight - len(self.tasks)
@@ -120,16 +142,15 @@ class Dispatcher:
         finally:
             stop.cancel()
 
-    async def claim(self) -> list[Delivery]:
-        free = min(self.free_slots(), self.settings.dispatcher_batch_size)
-        if free <= 0:
+    async def claim(self, wanted: int) -> list[Delivery]:
+        if wanted <= 0:
             return []
         limit = self.settings.dispatcher_max_in_flight_per_endpoint
         busy = {subscriber for subscriber, count in self.per_endpoint.items() if count >= limit}
         return await asyncio.to_thread(
             dispatch.claim_due,
             self.unit_of_work,
-            free,
+            wanted,
             timedelta(seconds=self.settings.dispatcher_lease_s),
             busy,
             limit,
@@ -149,7 +170,9 @@ class Dispatcher:
         try:
             async with slots:
                 outcome = await self.attempt(delivery)
-            verdict = await self.record(delivery, outcome)
+            recorded: asyncio.Future[Verdict | None] = asyncio.get_running_loop().create_future()
+            self.outcomes.put_nowait((delivery, outcome, recorded))
+            verdict = await recorded
             if verdict is not None:
                 self.count(delivery, verdict)
         finally:
@@ -169,24 +192,29 @@ class Dispatcher:
             IN_FLIGHT.dec()
             REQUEST_SECONDS.observe(time.perf_counter() - started)
 
-    async def record(self, delivery: Delivery, outcome: Outcome) -> Verdict | None:
-        """Retries while the database is away, until the stop; if it never answers, the lease
-        runs out and the delivery is sent again: at least once."""
+    async def record_outcomes(self) -> None:
+        """Records the outcomes as they come, all those waiting in one transaction."""
+        while True:
+            batch = [await self.outcomes.get()]
+            while not self.outcomes.empty() and len(batch) < RECORD_BATCH:
+                batch.append(self.outcomes.get_nowait())
+            verdicts = await self.record([(delivery, outcome) for delivery, outcome, _ in batch])
+            for n, (_, _, recorded) in enumerate(batch):
+                recorded.set_result(None if verdicts is None else verdicts[n])
+
+    async def record(self, attempts: list[tuple[Delivery, Outcome]]) -> list[Verdict] | None:
+        """Retries while the database is away, until the stop; if it never answers, the leases
+        run out and the deliveries are sent again: at least once."""
         backoff = 0.1
         while True:
             try:
                 return await asyncio.to_thread(
-                    dispatch.record_attempt,
-                    self.unit_of_work,
-                    delivery,
-                    outcome,
-                    self.policy,
-                    self.rng,
+                    dispatch.record_attempts, self.unit_of_work, attempts, self.policy, self.rng
                 )
             except Exception as error:
                 log.warning(
-                    "cannot record a webhook attempt; retrying",
-                    webhook_id=delivery.webhook_id,
+                    "cannot record webhook attempts; retrying",
+                    attempts=len(attempts),
                     error=describe(error),
                 )
                 if self.stopping.is_set():

@@ -9,7 +9,7 @@ that dedupes by `webhook-id` sees it exactly once.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
 from subscribe_service.domain.deliveries import Delivery, Outcome, RetryPolicy, Verdict, judge
@@ -31,19 +31,21 @@ def claim_due(
     return claimed
 
 
-def record_attempt(
+def record_attempts(
     unit_of_work: Callable[[], UnitOfWork],
-    delivery: Delivery,
-    outcome: Outcome,
+    attempts: Sequence[tuple[Delivery, Outcome]],
     policy: RetryPolicy,
     rng: random.Random,
-) -> Verdict:
+) -> list[Verdict]:
+    """The verdicts of the attempts, recorded in one transaction: one commit for a whole batch
+    of outcomes, not one per delivery."""
     now = datetime.now(UTC)
-    verdict = judge(delivery, outcome, policy, now, rng)
+    verdicts = [judge(delivery, outcome, policy, now, rng) for delivery, outcome in attempts]
+    settled = [(d.delivery_id, v) for (d, _), v in zip(attempts, verdicts, strict=True)]
     with unit_of_work() as uow:
-        uow.deliveries.settle(delivery.delivery_id, verdict, now)
+        uow.deliveries.settle_all(settled, now)
         uow.commit()
-    return verdict
+    return verdicts
 
 
 def backlog(unit_of_work: Callable[[], UnitOfWork]) -> Backlog:

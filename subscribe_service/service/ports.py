@@ -105,6 +105,11 @@ class Deliveries(abc.ABC):
     def settle(self, delivery_id: int, verdict: Verdict, now: datetime) -> None:
         """Records an attempt's verdict: delivered, pending again later, or dead."""
 
+    def settle_all(self, verdicts: Sequence[tuple[int, Verdict]], now: datetime) -> None:
+        """Records the verdicts of many attempts (by delivery id), as settle does each."""
+        for delivery_id, verdict in verdicts:
+            self.settle(delivery_id, verdict, now)
+
     @abc.abstractmethod
     def revive(self, now: datetime, subscriber_id: int | None = None) -> int:
         """Makes dead deliveries pending again, due now, with their attempts counted anew."""

@@ -180,6 +180,43 @@ def test_a_late_failure_does_not_undo_a_delivery(private: Bootstrapped) -> None:
     assert record.status == Status.DELIVERED
 
 
+def test_a_batch_of_verdicts_is_recorded_as_each_would_be_alone(private: Bootstrapped) -> None:
+    subscriber = random_id()
+    delivered, failed, dead, already = written(private.unit_of_work, subscriber, 4)
+    settle(private, already, Status.DELIVERED)
+    ids = delivery_ids(private, [delivered, failed, dead, already])
+    now = datetime.now(UTC)
+    later = now + timedelta(seconds=30)
+    verdicts = [
+        (ids[delivered], Verdict(Status.DELIVERED, 1, now)),
+        (ids[failed], Verdict(Status.PENDING, 1, later, "HTTP 500")),
+        (ids[dead], Verdict(Status.DEAD, 1, now, "HTTP 410")),
+        (ids[already], Verdict(Status.PENDING, 2, later, "late")),  # a late report: ignored
+    ]
+    with private.unit_of_work() as uow:
+        uow.deliveries.settle_all(verdicts, now)
+        uow.commit()
+    with private.unit_of_work() as uow:
+        found = {r.webhook_id: r for r in uow.deliveries.of_subscriber(subscriber, None, 10)}
+    assert {w: (r.status, r.attempts, r.last_error) for w, r in found.items()} == {
+        delivered: (Status.DELIVERED, 1, None),
+        failed: (Status.PENDING, 1, "HTTP 500"),
+        dead: (Status.DEAD, 1, "HTTP 410"),
+        already: (Status.DELIVERED, 1, None),
+    }
+    assert found[delivered].delivered_at is not None
+
+
+def delivery_ids(private: Bootstrapped, webhooks: list[str]) -> dict[str, int]:
+    with private.engine.connect() as connection:
+        rows = connection.execute(
+            select(webhook_deliveries.c.webhook_id, webhook_deliveries.c.delivery_id).where(
+                webhook_deliveries.c.webhook_id.in_(webhooks)
+            )
+        )
+        return {row.webhook_id: row.delivery_id for row in rows}
+
+
 # On the shared database, with random ids.
 
 T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)

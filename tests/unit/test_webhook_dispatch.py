@@ -152,10 +152,14 @@ def test_a_delivery_whose_endpoint_was_removed_dies_at_its_next_attempt() -> Non
     uow = lambda: FakeSubscribeUnitOfWork(store)  # noqa: E731
     notify_subscribers(uow, [post()])
     remove_endpoint(uow, 10)
-    verdict = dispatch.record_attempt(
+    [verdict] = dispatch.record_attempts(
         uow,
-        dispatch.claim_due(uow, 10, timedelta(seconds=30))[0],
-        Outcome.failure("the subscriber has no endpoint any more", gone=True),
+        [
+            (
+                dispatch.claim_due(uow, 10, timedelta(seconds=30))[0],
+                Outcome.failure("the subscriber has no endpoint any more", gone=True),
+            )
+        ],
         RetryPolicy(),
         random.Random(),
     )

@@ -151,7 +151,7 @@ def test_an_endpoint_that_refuses_the_connection_is_a_failure() -> None:
         port = closed.server_port  # bound, then closed: nobody listens there
     outcome = send(delivery_to(f"http://127.0.0.1:{port}/200", generate_secret()))
     assert not outcome.delivered
-    assert outcome.error.startswith("ConnectError")
+    assert outcome.error.startswith("ClientConnectorError")
 
 
 def test_a_removed_endpoint_is_a_failure_that_is_not_retried() -> None:
