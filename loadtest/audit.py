@@ -57,6 +57,8 @@ class ReceiverAudit:
     e2e_ms: list[float] = field(default_factory=list)  # from the request to the first arrival
     answered: dict[str, int] = field(default_factory=dict)  # HTTP status -> requests answered so
     unverified: int = 0  # requests whose signature did not verify
+    misrouted: int = 0  # deliveries at another subscriber's path
+    changed: int = 0  # webhook-ids sent again with other bytes
 
 
 class Audience:
@@ -81,7 +83,10 @@ class Audience:
                         response.raise_for_status()
                     if receiver is None:
                         continue
-                    endpoint = {"url": receiver.url_for(subscriber), "secret": receiver.secret}
+                    endpoint = {
+                        "url": receiver.url_for(subscriber),
+                        "secret": receiver.secret_for(subscriber),
+                    }
                     async with session.put(
                         f"/subscribers/{subscriber}/endpoint", json=endpoint
                     ) as response:
@@ -124,6 +129,8 @@ class Audience:
             ],
             answered={str(status): n for status, n in sorted(receiver.answered.items())},
             unverified=receiver.unverified,
+            misrouted=receiver.misrouted,
+            changed=receiver.changed,
         )
 
 

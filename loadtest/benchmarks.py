@@ -123,6 +123,10 @@ def main() -> int:
             webhooks=False,
         )
     )
+    # The same overload with clients that retry as real ones do, with their Idempotency-Key.
+    retrying = measure(
+        Scenario(rate=2 * best.scenario.rate, duration_s=30, connections=512, webhooks=False)
+    ).summary
     hooks_at_100 = measure(Scenario(rate=100, duration_s=20)).summary
     to_receiver, to_table = hooks_at_100["webhooks"]["e2e_ms"], hooks_at_100["e2e_ms"]
     dispatched = dispatch_rate.measure()
@@ -191,6 +195,14 @@ def main() -> int:
             overload.summary["statuses"].get("503", 0), overload.summary["statuses"].get("0", 0),
             f"{overload.summary['http_ms']['p99']:.0f}",
             f"{overload.summary['http_ms']['p99'] / max(best.summary['http_ms']['p99'], 1):.2f}"),
+        "",
+        "The same overload with clients retrying after a 503 or a timeout, with each post's "
+        "`Idempotency-Key`: "
+        f"{retrying['requests']:,} requests, {retrying['retried']:,} retried, "
+        f"{retrying['accepted']:,} posts stored, {retrying['doubled_posts']} of them twice; "
+        f"{retrying['lost']} lost, {retrying['duplicated']} notified twice; "
+        f"outcome unknown to the client at the end: {retrying['unknown']['committed']} stored, "
+        f"{retrying['unknown']['not_committed']} not.",
         "",
         "## Webhooks",
         "",

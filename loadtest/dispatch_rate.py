@@ -86,6 +86,7 @@ async def baseline_rate(receiver: Receiver, count: int, concurrency: int) -> flo
         b'00000000-0000-0000-0000-000000000000","subscriber_id":1,"post_id":1,"author_id":1,'
         b'"title":"load","created_at":"2026-12-02T00:00:00Z"}}'
     )
+    secret = receiver.secret_for(1)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(count):
         queue.put_nowait(n)
@@ -96,7 +97,7 @@ async def baseline_rate(receiver: Receiver, count: int, concurrency: int) -> flo
             while not queue.empty():
                 n = queue.get_nowait()
                 delivery = Delivery(n, f"msg_baseline_{n}", "", 1, body, 0, datetime.now(UTC), None)
-                headers = signed_headers(delivery, receiver.secret, datetime.now(UTC))
+                headers = signed_headers(delivery, secret, datetime.now(UTC))
                 async with session.post(receiver.url_for(1), data=body, headers=headers) as answer:
                     answer.raise_for_status()
 

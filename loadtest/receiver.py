@@ -1,8 +1,10 @@
 """The load test's own webhook receiver: a real HTTP server (aiohttp, in the run's event loop, on
 127.0.0.1) that every subscriber of the run registers as its endpoint. It does what a subscriber's
-receiver must: it verifies each request with the `standardwebhooks` package and processes each
-`webhook-id` once. It counts what arrives: each (event, subscriber) pair, when it first arrived, and
-how many deliveries came again after one had been answered 2xx (what the dedupe absorbed).
+receiver must: it verifies each request with the `standardwebhooks` package, with the secret of
+the subscriber its path names (each subscriber has its own), and processes each `webhook-id`
+once. It counts what arrives: each (event, subscriber) pair, when it first arrived, how many
+deliveries came again after one had been answered 2xx (what the dedupe absorbed), and what must
+never happen: a delivery at another subscriber's path, or one sent again with other bytes.
 
 It misbehaves on a schedule (`receiver@10s+30s` in the run's faults):
 - `receiver`: down; it stops listening and drops the connections it has, so the dispatcher meets
@@ -14,6 +16,7 @@ It misbehaves on a schedule (`receiver@10s+30s` in the run's faults):
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import secrets
 import time
@@ -51,16 +54,18 @@ class Receiver:
         self.fail_share = fail_share
         self.host = host
         self.port = 0  # chosen by the system at the first start, kept across a down window
-        self.secret = generate_secret()
-        self.webhook = Webhook(self.secret)
+        self.webhooks: dict[int, Webhook] = {}  # subscriber -> its secret's verifier
         self.mishap: Mishap | None = None
         self.rng = random.Random(secrets.randbits(64))
         self.arrivals: dict[str, Arrival] = {}  # webhook-id -> the first one answered 2xx
+        self.digests: dict[str, bytes] = {}  # webhook-id -> the hash of the bytes it carried
         self.again = 0  # deliveries of a webhook-id already answered 2xx: absorbed by the dedupe
         self.answered: Counter[int] = Counter()  # status -> how many requests got it
         self.unverified = 0
+        self.misrouted = 0  # at one subscriber's path, for another subscriber
+        self.changed = 0  # a webhook-id sent again with other bytes
         app = web.Application()
-        app.router.add_post("/hooks/{subscriber_id}", self.handle)
+        app.router.add_post(r"/hooks/{subscriber_id:\d+}", self.handle)
         self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
         self.site: web.TCPSite | None = None
 
@@ -70,6 +75,12 @@ class Receiver:
 
     def url_for(self, subscriber_id: int) -> str:
         return f"{self.url_base}/{subscriber_id}"
+
+    def secret_for(self, subscriber_id: int) -> str:
+        """A secret of the subscriber's own, made at its first registration."""
+        secret = generate_secret()
+        self.webhooks[subscriber_id] = Webhook(secret)
+        return secret
 
     async def start(self) -> None:
         await self.runner.setup()
@@ -100,8 +111,11 @@ class Receiver:
                 request.transport.abort()
             return web.Response(status=503)  # never sent: the connection is gone
         received = await request.read()
+        webhook = self.webhooks.get(int(request.match_info["subscriber_id"]))
         try:
-            notification = self.webhook.verify(received, dict(request.headers))
+            if webhook is None:
+                raise WebhookVerificationError("no such subscriber")
+            notification = webhook.verify(received, dict(request.headers))
         except WebhookVerificationError:
             self.unverified += 1
             return self.answer(401)
@@ -109,11 +123,16 @@ class Receiver:
             if self.mishap is Mishap.TIMEOUTS:
                 await asyncio.sleep(HOLD_S)
             return self.answer(500)
+        data = notification["data"]
+        if int(data["subscriber_id"]) != int(request.match_info["subscriber_id"]):
+            self.misrouted += 1
         webhook_id = request.headers["webhook-id"]
+        digest = hashlib.sha256(received).digest()
+        if self.digests.setdefault(webhook_id, digest) != digest:
+            self.changed += 1
         if webhook_id in self.arrivals:
             self.again += 1  # deduped: answered, not processed a second time
         else:
-            data = notification["data"]
             self.arrivals[webhook_id] = Arrival(
                 data["event_id"], int(data["subscriber_id"]), time.monotonic()
             )

@@ -98,10 +98,15 @@ class Run:
             "lost_event_ids": found.lost[:MAX_LISTED_IDS],
             "unexpected": found.unexpected,
             "again_after_2xx": found.again_after_2xx,
-            "exactly_once_after_dedupe": found.received == found.expected and not found.unexpected,
+            # Every pair processed, each once (the dedupe by webhook-id sees to that, whatever came
+            # again), and nothing that must never happen: only then is the promise kept.
+            "exactly_once_after_dedupe": found.received == found.expected
+            and not (found.unexpected or found.unverified or found.misrouted or found.changed),
             "e2e_ms": percentiles(found.e2e_ms),
             "answered": found.answered,
             "unverified": found.unverified,
+            "misrouted": found.misrouted,
+            "changed": found.changed,
         }
 
 

@@ -20,6 +20,10 @@ from subscribe_service.settings import Settings
 
 USER_AGENT: Final = "outbox-cdc-subscribe-dispatcher/1.0"
 ANSWER_READ_MAX_BYTES: Final = 64 * 1024
+ANSWER_READ_S: Final = 2.0
+# Below the 5 s after which common servers (uvicorn, Node) close an idle connection: a POST is
+# not retried on a connection the server closed meanwhile, and that would cost an attempt.
+IDLE_CONNECTION_S: Final = 4.0
 
 
 def signed_headers(delivery: Delivery, secret: str, now: datetime) -> dict[str, str]:
@@ -52,8 +56,16 @@ class HttpWebhookSender(WebhookSender):
 
     def client(self) -> aiohttp.ClientSession:
         if self.session is None:
-            connector = aiohttp.TCPConnector(limit=self.max_connections)
-            self.session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+            connector = aiohttp.TCPConnector(
+                limit=self.max_connections, keepalive_timeout=IDLE_CONNECTION_S
+            )
+            self.session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self.timeout,
+                # An answer is read only up to ANSWER_READ_MAX_BYTES as sent: never inflated.
+                auto_decompress=False,
+                skip_auto_headers={"Accept-Encoding"},
+            )
         return self.session
 
     async def send(self, delivery: Delivery) -> Outcome:
@@ -61,32 +73,40 @@ class HttpWebhookSender(WebhookSender):
             return Outcome.failure("the subscriber has no endpoint any more", gone=True)
         headers = signed_headers(delivery, delivery.endpoint.secret, datetime.now(UTC))
         try:
-            async with (
-                asyncio.timeout(self.attempt_timeout_s),
-                self.client().post(
+            async with asyncio.timeout(self.attempt_timeout_s):
+                response = await self.client().post(
                     delivery.endpoint.url,
                     data=delivery.body,
                     headers=headers,
                     allow_redirects=False,
-                ) as response,
-            ):
-                status = response.status
-                # A short answer is read, so that its connection serves the next delivery; a
-                # longer one (or one of unknown length) is not: the connection is closed instead,
-                # and a receiver cannot make the dispatcher read a body of any size.
-                length = response.content_length
-                if length is not None and length <= ANSWER_READ_MAX_BYTES:
-                    await response.read()
+                )
         except TimeoutError:
             return Outcome.failure(f"no answer within {self.attempt_timeout_s:g}s")
         except (aiohttp.ClientError, ValueError) as error:
             return Outcome.failure(f"{type(error).__name__}: {error}")
-        if 200 <= status < 300:
+        async with response:  # the status is in: whatever the body does, the attempt is judged
+            await read_short_answer(response)
+        if 200 <= response.status < 300:
             return Outcome.success()
-        if status == HTTPStatus.GONE:
+        if response.status == HTTPStatus.GONE:
             return Outcome.failure("HTTP 410 Gone: the receiver wants no more", gone=True)
-        return Outcome.failure(f"HTTP {status}")
+        return Outcome.failure(f"HTTP {response.status}")
 
     async def close(self) -> None:
         if self.session is not None:
             await self.session.close()
+
+
+async def read_short_answer(response: aiohttp.ClientResponse) -> None:
+    """A short answer is read, so that its connection serves the next delivery; a longer one (or
+    one of unknown length), or one slower than ANSWER_READ_S, is not, and its connection is
+    closed: a receiver cannot make the dispatcher read a body of any size or for any time."""
+    length = response.content_length
+    if length is None or length > ANSWER_READ_MAX_BYTES:
+        response.close()
+        return
+    try:
+        async with asyncio.timeout(ANSWER_READ_S):
+            await response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        response.close()

@@ -23,7 +23,7 @@ from datetime import timedelta
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
-from chassis.database_errors import driver_error
+from chassis.database_errors import blames_the_data, driver_error
 from subscribe_service.bootstrap import DispatcherDependencies, bootstrap
 from subscribe_service.domain.deliveries import Delivery, Outcome, Status, Verdict
 from subscribe_service.entrypoints.metrics_endpoint import serve_metrics
@@ -110,6 +110,9 @@ class Dispatcher:
                 continue
             for delivery in claimed:
                 self.start(delivery)
+            if recorder.done():  # it never ends by itself: fail loudly, supervisord restarts
+                recorder.result()
+                raise RuntimeError("the outcome recorder stopped")
             if len(claimed) < wanted:  # all that is due is under way
                 await self.pause(self.settings.dispatcher_poll_interval_s)
             else:
@@ -193,18 +196,40 @@ class Dispatcher:
             REQUEST_SECONDS.observe(time.perf_counter() - started)
 
     async def record_outcomes(self) -> None:
-        """Records the outcomes as they come, all those waiting in one transaction."""
+        """Records the outcomes as they come, all those waiting in one transaction. A batch the
+        database refuses is recorded one outcome at a time, so that one bad outcome holds only its
+        own slot; one that cannot be recorded at all is left to its lease: sent again later."""
         while True:
             batch = [await self.outcomes.get()]
             while not self.outcomes.empty() and len(batch) < RECORD_BATCH:
                 batch.append(self.outcomes.get_nowait())
-            verdicts = await self.record([(delivery, outcome) for delivery, outcome, _ in batch])
-            for n, (_, _, recorded) in enumerate(batch):
-                recorded.set_result(None if verdicts is None else verdicts[n])
+            attempts = [(delivery, outcome) for delivery, outcome, _ in batch]
+            verdicts: list[Verdict | None]
+            try:
+                recorded_all = await self.record(attempts)
+                verdicts = [None] * len(batch) if recorded_all is None else list(recorded_all)
+            except Exception as error:
+                log.error("the database refuses a batch of outcomes", error=describe(error))
+                verdicts = [await self.record_alone(attempt) for attempt in attempts]
+            for (_, _, recorded), verdict in zip(batch, verdicts, strict=True):
+                if not recorded.done():
+                    recorded.set_result(verdict)
+
+    async def record_alone(self, attempt: tuple[Delivery, Outcome]) -> Verdict | None:
+        try:
+            recorded = await self.record([attempt])
+        except Exception as error:
+            log.error(
+                "cannot record a webhook attempt; it is sent again when its lease ends",
+                webhook_id=attempt[0].webhook_id,
+                error=describe(error),
+            )
+            return None
+        return None if recorded is None else recorded[0]
 
     async def record(self, attempts: list[tuple[Delivery, Outcome]]) -> list[Verdict] | None:
-        """Retries while the database is away, until the stop; if it never answers, the leases
-        run out and the deliveries are sent again: at least once."""
+        """Retries while the database is away or busy, until the stop (then None: the leases run
+        out and the deliveries are sent again, at least once); raises what the database refuses."""
         backoff = 0.1
         while True:
             try:
@@ -212,6 +237,8 @@ class Dispatcher:
                     dispatch.record_attempts, self.unit_of_work, attempts, self.policy, self.rng
                 )
             except Exception as error:
+                if blames_the_data(error):
+                    raise
                 log.warning(
                     "cannot record webhook attempts; retrying",
                     attempts=len(attempts),

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from pymysql.err import DataError
 from sqlalchemy import create_engine
 
 from contract.events import PostCreated
@@ -25,7 +26,12 @@ from subscribe_service.service.notifications import notify_subscribers
 from subscribe_service.service.subscriptions import subscribe
 from subscribe_service.service.webhooks import register_endpoint, remove_endpoint, retry_dead
 from subscribe_service.settings import Settings
-from tests.unit.fakes import FakeSubscribeUnitOfWork, FakeWebhookSender, SubscribeStore
+from tests.unit.fakes import (
+    FakeDeliveries,
+    FakeSubscribeUnitOfWork,
+    FakeWebhookSender,
+    SubscribeStore,
+)
 
 AUTHOR = 1
 URL = "http://127.0.0.1:9/hook"
@@ -230,3 +236,26 @@ def test_a_slow_endpoint_holds_only_its_own_slots_and_the_others_are_delivered(
     asyncio.run(scenario())
     assert all(d.status == Status.DELIVERED for d in store.deliveries)
     assert sender.most_in_flight == per_endpoint
+
+
+def test_an_outcome_the_database_refuses_holds_its_own_slot_and_no_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = store_with({10: True, 11: True, 12: True})
+    notify_subscribers(lambda: FakeSubscribeUnitOfWork(store), [post()])
+    settle = FakeDeliveries.settle
+
+    def refusing_the_first(self: FakeDeliveries, delivery_id: int, *args: object) -> None:
+        if delivery_id == 1:
+            raise DataError(1366, "Incorrect string value")  # the database blames the data
+        settle(self, delivery_id, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FakeDeliveries, "settle", refusing_the_first)
+    running = dispatcher(store, FakeWebhookSender(Outcome.success()))
+    delivered = [(Status.PENDING, 0), (Status.DELIVERED, 1), (Status.DELIVERED, 1)]
+
+    asyncio.run(run_until(running, lambda: statuses(store) == delivered))
+
+    # The refused one is left to its lease, to be sent again; the others were recorded, and the
+    # dispatcher stopped when told to.
+    assert statuses(store) == delivered
