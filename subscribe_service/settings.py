@@ -49,7 +49,7 @@ class Settings(DatabaseSettings):
     dispatcher_batch_size: int = Field(100, gt=0)
     # How often an idle dispatcher looks for due deliveries: a cheap indexed query.
     dispatcher_poll_interval_s: float = Field(0.05, gt=0)
-    dispatcher_max_in_flight: int = Field(64, gt=0)
+    dispatcher_max_in_flight: int = Field(256, gt=0)
     dispatcher_max_in_flight_per_endpoint: int = Field(4, gt=0)
     dispatcher_connect_timeout_s: float = Field(5.0, gt=0)
     dispatcher_read_timeout_s: float = Field(15.0, gt=0)
