@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from types import TracebackType
 from uuid import uuid4
 
 from contract.events import PostCreated
@@ -169,10 +171,18 @@ class FakeNotifications(subscribe_ports.Notifications):
 
 
 class FakeSubscribeUnitOfWork(subscribe_ports.UnitOfWork):
+    """A transaction on a copy of the store, committed by replacing the store. Transactions run
+    one at a time (the dispatcher's claims and records run in threads side by side): a copy
+    taken before another's commit would otherwise undo that commit, which a database's row locks
+    never let happen."""
+
+    SERIAL = threading.RLock()
+
     def __init__(self, committed: SubscribeStore) -> None:
         self.committed = committed
 
     def __enter__(self) -> FakeSubscribeUnitOfWork:
+        self.SERIAL.acquire()
         self.pending = copy.deepcopy(self.committed)
         self.subscriptions = FakeSubscriptions(self.pending)
         self.inbox = FakeInbox(self.pending)
@@ -186,6 +196,17 @@ class FakeSubscribeUnitOfWork(subscribe_ports.UnitOfWork):
 
     def rollback(self) -> None:
         self.pending = SubscribeStore()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc, traceback)
+        finally:
+            self.SERIAL.release()
 
 
 @dataclasses.dataclass

@@ -168,7 +168,7 @@ def third_party_imports(stage: Stage) -> set[str]:
         for path in ([root] if root.is_file() else root.rglob("*.py"))
         if path.suffix == ".py"
     ]
-    own = {root.name for root in roots} | {"deploy"}
+    own = {Path(source.rstrip("/")).parts[0] for source in stage.copied}  # the repo's packages
     modules = set()
     for path in code:
         text = path.read_text()

@@ -82,7 +82,7 @@ def test_a_replayed_event_makes_no_second_delivery() -> None:
 def test_a_claimed_delivery_is_claimed_by_nobody_else_until_its_lease_ends() -> None:
     store = store_with({10: True})
     notify_subscribers(lambda: FakeSubscribeUnitOfWork(store), [post()])
-    deliveries = FakeSubscribeUnitOfWork(store).__enter__().deliveries
+    deliveries = FakeDeliveries(store)
     now, lease = datetime.now(UTC), timedelta(seconds=30)
 
     (first,) = deliveries.claim(now, lease, limit=10)
