@@ -9,6 +9,7 @@ least once, and once after the receiver's dedupe by `webhook-id`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 
@@ -19,6 +20,13 @@ from loadtest.generator import Sent
 from loadtest.receiver import Receiver
 from post_service.adapters.tables import posts
 from subscribe_service.adapters.tables import notifications
+
+TITLES_PER_QUERY = 500  # the titles one IN (...) looks up
+
+
+def batched(items: list[str], size: int) -> Iterator[list[str]]:
+    """The items, `size` at a time (itertools.batched comes with Python 3.12)."""
+    return (items[i : i + size] for i in range(0, len(items), size))
 
 
 @dataclass
@@ -153,7 +161,7 @@ class Auditor:
         unknown = {s.title: s for s in sent if s.outcome_unknown}
         titles = list(unknown)
         with self.post_engine.connect() as connection:
-            for batch in (titles[i : i + 500] for i in range(0, len(titles), 500)):
+            for batch in batched(titles, TITLES_PER_QUERY):
                 rows = connection.execute(
                     select(posts.c.title, posts.c.post_id, posts.c.event_id).where(
                         posts.c.author_id.in_(self.audience.authors), posts.c.title.in_(batch)
@@ -168,7 +176,7 @@ class Auditor:
         titles = [s.title for s in sent]
         doubled = 0
         with self.post_engine.connect() as connection:
-            for batch in (titles[i : i + 500] for i in range(0, len(titles), 500)):
+            for batch in batched(titles, TITLES_PER_QUERY):
                 doubled += len(
                     connection.execute(
                         select(posts.c.title)
