@@ -80,8 +80,18 @@ async def dispatcher_rate(
     return expected
 
 
-async def baseline_rate(receiver: Receiver, count: int, concurrency: int) -> float:
-    """Signed POSTs of a delivery's size from a bare client, `concurrency` at once."""
+def steady_rate(arrivals: list[float]) -> float:
+    """Arrivals per second between the first and the last tenth of them: the rate once the
+    sender is under way, without its start (a process starting, connections opening) and without
+    its last stragglers, measured the same way for the dispatcher and its baseline."""
+    moments = sorted(arrivals)
+    first, last = moments[len(moments) // 10], moments[len(moments) * 9 // 10]
+    return (len(moments) * 9 // 10 - len(moments) // 10) / max(last - first, 1e-9)
+
+
+async def baseline_rate(receiver: Receiver, count: int, concurrency: int) -> None:
+    """Signed POSTs of a delivery's size from a bare client, `concurrency` at once; their
+    arrivals are in the receiver."""
     body = b'{"type":"post.created","timestamp":"2026-12-02T00:00:00Z","data":{"event_id":"' + (
         b'00000000-0000-0000-0000-000000000000","subscriber_id":1,"post_id":1,"author_id":1,'
         b'"title":"load","created_at":"2026-12-02T00:00:00Z"}}'
@@ -101,9 +111,7 @@ async def baseline_rate(receiver: Receiver, count: int, concurrency: int) -> flo
                 async with session.post(receiver.url_for(1), data=body, headers=headers) as answer:
                     answer.raise_for_status()
 
-        started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return count / (time.perf_counter() - started)
 
 
 async def measure_async(subscribers: int, posts: int) -> DispatchRate:
@@ -114,9 +122,10 @@ async def measure_async(subscribers: int, posts: int) -> DispatchRate:
         audience = audience_for(Scenario(rate=1, duration_s=1, authors=1, subscribers=subscribers))
         auditor = Auditor(engine, audience, post_engine)
         count = await dispatcher_rate(receiver, audience, auditor, posts)
-        moments = sorted(a.at_monotonic for a in receiver.arrivals.values())
-        dispatcher = (len(moments) - 1) / max(moments[-1] - moments[0], 1e-9)
-        baseline = await baseline_rate(receiver, count, Settings().dispatcher_max_in_flight)
+        dispatcher = steady_rate([a.at_monotonic for a in receiver.arrivals.values()])
+        receiver.arrivals.clear()
+        await baseline_rate(receiver, count, Settings().dispatcher_max_in_flight)
+        baseline = steady_rate([a.at_monotonic for a in receiver.arrivals.values()])
         await audience.remove_endpoints(parts.SUBSCRIBE_API.url)
         return DispatchRate(count, dispatcher, baseline)
     finally:

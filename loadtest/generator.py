@@ -75,6 +75,9 @@ async def post_at_rate(
                 ) as response:
                     if response.status == 201:
                         return 201, await response.json(), 0.0
+                    # Read, so that the connection serves the next request: one left unread is
+                    # closed (and reset), and the next opens a new one, as the server sheds load.
+                    await response.read()
                     retry_after = float(response.headers.get("Retry-After", 0) or 0)
                     return response.status, {}, retry_after
             except (aiohttp.ClientError, TimeoutError):

@@ -49,6 +49,9 @@ class Arrival:
     at_monotonic: float
 
 
+LISTEN_BACKLOG = 1024
+
+
 class Receiver:
     def __init__(self, fail_share: float = 0.5, host: str = "127.0.0.1") -> None:
         self.fail_share = fail_share
@@ -90,7 +93,11 @@ class Receiver:
         await self.runner.cleanup()
 
     async def listen(self) -> None:
-        self.site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True)
+        # aiohttp's default backlog (128) is less than the dispatcher's connections: the SYNs
+        # past it are dropped and sent again a second later, a stall measured as the sender's.
+        self.site = web.TCPSite(
+            self.runner, self.host, self.port, reuse_address=True, backlog=LISTEN_BACKLOG
+        )
         await self.site.start()
         self.port = self.runner.addresses[0][1]
 

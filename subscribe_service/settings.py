@@ -46,7 +46,7 @@ class Settings(DatabaseSettings):
     # The webhook dispatcher: its metrics, how much it claims, how much it sends at once.
     dispatcher_metrics_host: str = "127.0.0.1"
     dispatcher_metrics_port: int = 8086
-    dispatcher_batch_size: int = Field(100, gt=0)
+    dispatcher_batch_size: int = Field(256, gt=0)
     # How often an idle dispatcher looks for due deliveries: a cheap indexed query.
     dispatcher_poll_interval_s: float = Field(0.05, gt=0)
     dispatcher_max_in_flight: int = Field(256, gt=0)

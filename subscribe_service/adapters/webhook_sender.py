@@ -65,6 +65,9 @@ class HttpWebhookSender(WebhookSender):
                 # An answer is read only up to ANSWER_READ_MAX_BYTES as sent: never inflated.
                 auto_decompress=False,
                 skip_auto_headers={"Accept-Encoding"},
+                # No cookies: subscribers may share a host, and one endpoint's Set-Cookie must
+                # not travel with another's webhooks (and a jar costs work on every answer).
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self.session
 

@@ -265,7 +265,9 @@ class Dispatcher:
                 DELIVERY_SECONDS.observe(
                     (verdict.next_attempt_at - delivery.created_at).total_seconds()
                 )
-                log.info("webhook delivered", **context)
+                # Thousands a second at full rate: the table and the metrics count them; a line
+                # each only when asked for (LOG_LEVEL=DEBUG). Failures are always logged.
+                log.debug("webhook delivered", **context)
             case Status.PENDING:
                 ATTEMPTS.labels("retry").inc()
                 log.warning(
