@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-from fastapi import Request, Response, status
+from fastapi import HTTPException, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
 
 
 class ErrorDetail(BaseModel):
@@ -79,6 +80,23 @@ class JSONBodyRoute(APIRoute):
             return await handle(JSONBodyRequest(request.scope, request.receive))
 
         return handle_json_body
+
+
+class EveryMethodRoute(JSONBodyRoute):
+    """Answers a method that no route of its path has with a 405 whose Allow header names every
+    method of the path: Starlette's names those of the first route of the path only."""
+
+    methods_of_path: ClassVar[dict[str, set[str]]] = {}
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        super().__init__(path, endpoint, **options)
+        self.methods_of_path.setdefault(self.path, set()).update(self.methods or ())
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            allowed = ", ".join(sorted(self.methods_of_path[self.path]))
+            raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, headers={"Allow": allowed})
+        await super().handle(scope, receive, send)
 
 
 # What a refused input can hold that JSON cannot carry as it is: the bytes of a body sent without

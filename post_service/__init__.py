@@ -1,1 +1,1 @@
-"""The post service: writes a post and its PostCreated event to the outbox in one transaction."""
+"""The post service: writes each change of a post and its event to the outbox in one transaction."""

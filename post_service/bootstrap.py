@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import Engine
 
 from chassis.database import create_engine
-from contract.events import PostCreated
+from contract.events import PostEvent
 from post_service.adapters.kafka import EventPublisher
 from post_service.adapters.pending_events import SqlRelayUnitOfWork
 from post_service.adapters.repository import (
@@ -34,7 +34,7 @@ class Bootstrapped:
     engine: Engine
     unit_of_work: Callable[[], UnitOfWork]
     # Set in `direct` relay mode only: publishes an event once its transaction committed.
-    after_commit: Callable[[PostCreated], None] | None = None
+    after_commit: Callable[[PostEvent], None] | None = None
     # Settings' default, for the tests that build these by hand.
     http_max_in_flight: int = Settings.model_fields["http_max_in_flight"].default
     # What the process does as it stops: in `direct` mode, hand over or count what is queued.

@@ -6,11 +6,14 @@ import random
 
 # Far above the ids a person types by hand, and below BIGINT's limit.
 _LOW, _HIGH = 10**12, 10**15
+# The system's randomness, not the random module's: hypothesis seeds that one the same for each
+# example of a test, and every run of the test would take the same ids as the last run.
+_RANDOM = random.SystemRandom()
 
 
 def random_id() -> int:
-    return random.randint(_LOW, _HIGH)
+    return _RANDOM.randint(_LOW, _HIGH)
 
 
 def random_title(prefix: str = "post") -> str:
-    return f"{prefix} {random.randint(0, 10**9)}"
+    return f"{prefix} {_RANDOM.randint(0, 10**9)}"

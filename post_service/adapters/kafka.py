@@ -1,4 +1,4 @@
-"""Publishing PostCreated to Kafka from the post service (relay modes `polling` and `direct`).
+"""Publishing PostEvent to Kafka from the post service (relay modes `polling` and `direct`).
 
 The message is the one Debezium's Event Router writes in `cdc` mode, so that switching modes
 changes nothing downstream: the topic, the aggregate id as key, the event id in the `id` header,
@@ -16,7 +16,7 @@ import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from prometheus_client import Counter
 
-from contract.events import EVENT_ID_HEADER, EVENT_TYPE_HEADER, POST_CREATED, PostCreated
+from contract.events import EVENT_ID_HEADER, EVENT_TYPE_HEADER, PostEvent
 from post_service.service.ports import Publisher
 
 log = structlog.get_logger()
@@ -44,7 +44,7 @@ class EventPublisher(Publisher):
         )
 
     def send(
-        self, event: PostCreated, on_delivery: Callable[[KafkaError | None, Message], None]
+        self, event: PostEvent, on_delivery: Callable[[KafkaError | None, Message], None]
     ) -> None:
         self.producer.produce(
             self.topic,
@@ -52,13 +52,13 @@ class EventPublisher(Publisher):
             key=event.aggregate_id.encode(),
             headers={
                 EVENT_ID_HEADER: str(event.event_id).encode(),
-                EVENT_TYPE_HEADER: POST_CREATED.encode(),
+                EVENT_TYPE_HEADER: event.event_type.encode(),
             },
             on_delivery=on_delivery,
         )
         self.producer.poll(0)
 
-    def publish(self, events: Sequence[PostCreated], timeout_s: float) -> set[str]:
+    def publish(self, events: Sequence[PostEvent], timeout_s: float) -> set[str]:
         """Sends the events and waits for Kafka's answers; returns the ids it acknowledged."""
         acknowledged: set[str] = set()
 
@@ -74,7 +74,7 @@ class EventPublisher(Publisher):
         self.producer.flush(timeout_s)
         return acknowledged
 
-    def publish_and_forget(self, event: PostCreated) -> None:
+    def publish_and_forget(self, event: PostEvent) -> None:
         """`direct` mode: sends without waiting; a failure is only logged. This is the loss.
         The post is stored whatever happens here: a full queue or a refused message is a lost
         event, counted like any other, never an error for the request."""
@@ -106,6 +106,6 @@ class EventPublisher(Publisher):
             self.producer.flush(0)
 
 
-def lost(event: PostCreated, error: str) -> None:
+def lost(event: PostEvent, error: str) -> None:
     LOST.inc()
     log.error("event lost", event_id=str(event.event_id), error=error)

@@ -9,7 +9,15 @@ import orjson
 from sqlalchemy import Connection, delete, func, select, update
 
 import chassis.unit_of_work
-from contract.events import PostCreated
+from contract.events import (
+    POST_CREATED,
+    POST_DELETED,
+    POST_UPDATED,
+    PostCreated,
+    PostDeleted,
+    PostEvent,
+    PostUpdated,
+)
 from post_service.adapters.tables import post_event_outbox as outbox
 from post_service.service.ports import Claimed, PendingEvents, RelayUnitOfWork
 
@@ -18,7 +26,7 @@ def claim(connection: Connection, limit: int) -> Claimed:
     """The oldest unpublished rows, locked until this transaction ends. SKIP LOCKED passes over
     rows another relay holds, so two relays never publish the same row at once."""
     rows = connection.execute(
-        select(outbox.c.id, outbox.c.payload)
+        select(outbox.c.id, outbox.c.type, outbox.c.payload)
         .where(outbox.c.published_at.is_(None), outbox.c.set_aside_at.is_(None))
         .order_by(outbox.c.sequence)
         .limit(limit)
@@ -27,7 +35,7 @@ def claim(connection: Connection, limit: int) -> Claimed:
     claimed = Claimed(events=[])
     for row in rows:
         try:
-            claimed.events.append(_event(row.id, row.payload))
+            claimed.events.append(_event(row.id, row.type, row.payload))
         except UNREADABLE as error:
             claimed.unreadable[row.id] = f"{type(error).__name__}: {error}"
     return claimed
@@ -76,17 +84,35 @@ def purge(connection: Connection, older_than_s: float, limit: int = 5000) -> int
 UNREADABLE = (ValueError, KeyError, TypeError)
 
 
-def _event(event_id: str, payload: object) -> PostCreated:
+def _event(event_id: str, event_type: str, payload: object) -> PostEvent:
+    """The event a row holds, as the post service wrote it."""
     body = orjson.loads(payload) if isinstance(payload, str | bytes) else payload
     if not isinstance(body, dict):
         raise TypeError(f"the payload is a {type(body).__name__}, not a JSON object")
-    return PostCreated(
-        event_id=UUID(event_id),
-        post_id=body["post_id"],
-        author_id=body["author_id"],
-        title=body["title"],
-        created_at=datetime.fromisoformat(body["created_at"]),
-    )
+    common = {
+        "event_id": UUID(event_id),
+        "post_id": body["post_id"],
+        "author_id": body["author_id"],
+    }
+    if event_type == POST_CREATED:
+        return PostCreated(
+            **common,
+            title=body["title"],
+            created_at=datetime.fromisoformat(body["created_at"]),
+            version=body.get("version", 1),
+        )
+    if event_type == POST_UPDATED:
+        return PostUpdated(
+            **common,
+            title=body["title"],
+            version=body["version"],
+            updated_at=datetime.fromisoformat(body["updated_at"]),
+        )
+    if event_type == POST_DELETED:
+        return PostDeleted(
+            **common, version=body["version"], deleted_at=datetime.fromisoformat(body["deleted_at"])
+        )
+    raise ValueError(f"unknown event type {event_type!r}")
 
 
 class SqlPendingEvents(PendingEvents):

@@ -9,11 +9,11 @@ from uuid import UUID, uuid4
 
 import orjson
 from pymysql.constants import ER
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 import chassis.unit_of_work
-from contract.events import AGGREGATE_TYPE, POST_CREATED, PostCreated
+from contract.events import AGGREGATE_TYPE, PostCreated, PostEvent
 from post_service.adapters.tables import posts
 from post_service.domain.idempotency import KEY_LIFETIME, EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import NewPost, Post, now
@@ -82,17 +82,44 @@ class SqlPostRepository(PostRepository):
         )
         return [_post(row) for row in rows]
 
-    def get(self, post_id: int) -> Post | None:
-        row = self.connection.execute(select(posts).where(posts.c.post_id == post_id)).first()
+    def get(self, post_id: int, for_update: bool = False) -> Post | None:
+        query = select(posts).where(posts.c.post_id == post_id)
+        row = self.connection.execute(query.with_for_update() if for_update else query).first()
         if row is None:
             return None
         return _post(row)
+
+    def save(self, post: Post) -> None:
+        assert post.updated_at is not None, "only an edited post is saved"
+        self.connection.execute(
+            update(posts)
+            .where(posts.c.post_id == post.post_id)
+            .values(
+                title=post.title,
+                content=post.content,
+                version=post.version,
+                updated_at=post.updated_at.astimezone(UTC).replace(tzinfo=None),
+            )
+        )
+
+    def remove(self, post_id: int) -> None:
+        self.connection.execute(delete(posts).where(posts.c.post_id == post_id))
 
 
 def _post(row: Row[Any]) -> Post:
     event_id = UUID(row.event_id) if row.event_id else None
     created_at = row.created_at.replace(tzinfo=UTC)
-    return Post(row.post_id, row.author_id, row.title, row.content, created_at, event_id)
+    updated_at = row.updated_at.replace(tzinfo=UTC) if row.updated_at else None
+    return Post(
+        row.post_id,
+        row.author_id,
+        row.title,
+        row.content,
+        created_at,
+        event_id,
+        row.version,
+        updated_at,
+    )
 
 
 class SqlIdempotencyKeys(IdempotencyKeys):
@@ -142,7 +169,7 @@ class SqlOutbox(Outbox):
         self.connection = connection
         self.keep_rows = keep_rows
 
-    def append(self, event: PostCreated) -> None:
+    def append(self, event: PostEvent) -> None:
         event_id = str(event.event_id)
         self.connection.exec_driver_sql(
             INSERT_EVENT,
@@ -150,9 +177,9 @@ class SqlOutbox(Outbox):
                 event_id,
                 AGGREGATE_TYPE,
                 event.aggregate_id,
-                POST_CREATED,
+                event.event_type,
                 orjson.dumps(event.payload()).decode(),
-                event.created_at.replace(tzinfo=None),
+                event.occurred_at.astimezone(UTC).replace(tzinfo=None),
             ),
         )
         if not self.keep_rows:
@@ -166,7 +193,7 @@ class SqlOutbox(Outbox):
 class NoOutbox(Outbox):
     """`direct` mode, the tutorial's V1: no outbox; the event is published after the commit."""
 
-    def append(self, event: PostCreated) -> None:
+    def append(self, event: PostEvent) -> None:
         pass
 
     def append_again(self, event: PostCreated) -> None:

@@ -7,11 +7,13 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.mysql import CHAR, DATETIME
 
@@ -29,6 +31,9 @@ posts = Table(
     Column("created_at", DATETIME(fsp=6), nullable=False),
     # The PostCreated event's id: `python -m post_service reconcile` sends it again, the same.
     Column("event_id", CHAR(36, charset="ascii")),
+    # 1 when created, one more at each edit; the deletion's event carries the next one.
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("updated_at", DATETIME(fsp=6)),
     Index("ix_posts_author_id", "author_id"),
     Index("ix_posts_created_at", "created_at"),
     UniqueConstraint("event_id", name="uq_posts_event_id"),

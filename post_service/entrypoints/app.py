@@ -6,7 +6,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import structlog
@@ -16,14 +16,14 @@ from fastapi.responses import Response
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.types import Lifespan
 
-from chassis.api import IdInPath, create_api
-from chassis.error_responses import BODY_UNREADABLE, ErrorDetail, JSONBodyRoute
+from chassis.api import IdInPath, IdInQuery, create_api
+from chassis.error_responses import BODY_UNREADABLE, ErrorDetail, EveryMethodRoute
 from chassis.logs import configure_logging
 from chassis.unit_of_work import OutcomeUnknown
 from post_service.bootstrap import Bootstrapped, bootstrap
 from post_service.domain.idempotency import KEY_LIFETIME, KEY_PATTERN
-from post_service.domain.posts import NewPost
-from post_service.entrypoints.schemas import PostCreate, PostCreatedPublic, PostPublic
+from post_service.domain.posts import Edit, NewPost, NotTheAuthor, Post
+from post_service.entrypoints.schemas import PostCreate, PostCreatedPublic, PostEdit, PostPublic
 from post_service.service import posts as use_cases
 from post_service.service.ports import AttemptInProgress
 from post_service.settings import Settings
@@ -39,7 +39,7 @@ def dependencies(request: Request) -> Bootstrapped:
 
 Deps = Annotated[Bootstrapped, Depends(dependencies)]
 
-posts = APIRouter(prefix="/posts", tags=["posts"], route_class=JSONBodyRoute)
+posts = APIRouter(prefix="/posts", tags=["posts"], route_class=EveryMethodRoute)
 
 
 IdempotencyKeyHeader = Annotated[
@@ -67,6 +67,10 @@ IdempotencyKeyHeader = Annotated[
             "model": ErrorDetail,
             "description": "A request with this Idempotency-Key is still in progress (Retry-After)",
         },
+        status.HTTP_410_GONE: {
+            "model": ErrorDetail,
+            "description": "The post this Idempotency-Key created has been deleted since",
+        },
     },
 )
 def create_post(
@@ -81,6 +85,8 @@ def create_post(
     except AttemptInProgress as error:
         detail = "a request with this Idempotency-Key is still in progress; try again shortly"
         raise HTTPException(status.HTTP_409_CONFLICT, detail, {"Retry-After": "1"}) from error
+    except use_cases.PostGone as error:
+        raise HTTPException(status.HTTP_410_GONE, str(error)) from error
     except use_cases.KeyReused as error:
         raise RequestValidationError(
             [{"type": "idempotency_key_reused", "loc": ("header", "Idempotency-Key"),
@@ -106,12 +112,65 @@ def get_post(post_id: IdInPath, deps: Deps) -> PostPublic:
         post = use_cases.get_post(deps.unit_of_work, post_id)
     except use_cases.PostNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    return public(post)
+
+
+NOT_FOUND_OR_NOT_YOURS: dict[int | str, dict[str, Any]] = {
+    status.HTTP_403_FORBIDDEN: {
+        "model": ErrorDetail,
+        "description": "author_id is not the post's author: only the author may change it",
+    },
+    status.HTTP_404_NOT_FOUND: {"model": ErrorDetail, "description": "No post has this id"},
+}
+
+
+@posts.patch(
+    "/{post_id}",
+    response_model=PostPublic,
+    responses={**BODY_UNREADABLE, **NOT_FOUND_OR_NOT_YOURS},
+)
+def edit_post(post_id: IdInPath, body: PostEdit, deps: Deps) -> PostPublic:
+    """Changes a post's title, content or both and, in the same transaction, writes its
+    PostUpdated event with the post's next version. author_id must be the post's author (this
+    reference system has no authentication: the request says who it is)."""
+    edit = Edit(body.author_id, body.title, body.content)
+    try:
+        post = use_cases.edit_post(deps.unit_of_work, post_id, edit, deps.after_commit)
+    except use_cases.PostNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    except NotTheAuthor as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+    log.info("post edited", post_id=post_id, version=post.version)
+    return public(post)
+
+
+@posts.delete(
+    "/{post_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=NOT_FOUND_OR_NOT_YOURS,
+)
+def delete_post(post_id: IdInPath, author_id: IdInQuery, deps: Deps) -> Response:
+    """Deletes a post and, in the same transaction, writes its PostDeleted event. author_id
+    must be the post's author. Deleting again answers 404: the post is gone either way."""
+    try:
+        event = use_cases.delete_post(deps.unit_of_work, post_id, author_id, deps.after_commit)
+    except use_cases.PostNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    except NotTheAuthor as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+    log.info("post deleted", post_id=post_id, version=event.version)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def public(post: Post) -> PostPublic:
     return PostPublic(
         post_id=post.post_id,
         author_id=post.author_id,
         title=post.title,
         content=post.content,
         created_at=post.created_at,
+        version=post.version,
+        updated_at=post.updated_at,
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import chassis.unit_of_work
-from contract.events import PostCreated
+from contract.events import PostCreated, PostEvent
 from post_service.domain.idempotency import EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import NewPost, Post
 
@@ -18,7 +18,15 @@ class PostRepository(abc.ABC):
     def add(self, new_post: NewPost) -> Post: ...
 
     @abc.abstractmethod
-    def get(self, post_id: int) -> Post | None: ...
+    def get(self, post_id: int, for_update: bool = False) -> Post | None:
+        """The post; for_update locks its row until the transaction ends."""
+
+    @abc.abstractmethod
+    def save(self, post: Post) -> None:
+        """Writes an edited post's title, content, version and time of the edit."""
+
+    @abc.abstractmethod
+    def remove(self, post_id: int) -> None: ...
 
     @abc.abstractmethod
     def created_since(self, since: datetime, after_post_id: int, limit: int) -> list[Post]:
@@ -29,7 +37,7 @@ class Outbox(abc.ABC):
     """Where events wait, in the same transaction as the change that raised them."""
 
     @abc.abstractmethod
-    def append(self, event: PostCreated) -> None: ...
+    def append(self, event: PostEvent) -> None: ...
 
     @abc.abstractmethod
     def append_again(self, event: PostCreated) -> None:
@@ -71,7 +79,7 @@ class Claimed:
     """A batch of outbox rows: the events read from them, and the rows that cannot be read
     (event id -> why), which can never be published."""
 
-    events: list[PostCreated]
+    events: list[PostEvent]
     unreadable: dict[str, str] = field(default_factory=dict)
 
 
@@ -108,7 +116,7 @@ class Publisher(abc.ABC):
     """Sends events to Kafka and says which ones Kafka acknowledged."""
 
     @abc.abstractmethod
-    def publish(self, events: Sequence[PostCreated], timeout_s: float) -> set[str]:
+    def publish(self, events: Sequence[PostEvent], timeout_s: float) -> set[str]:
         """Waits up to timeout_s for Kafka's answers; returns the acknowledged event ids."""
 
     @abc.abstractmethod

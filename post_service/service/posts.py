@@ -5,15 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from contract.events import PostCreated
+from contract.events import PostCreated, PostDeleted, PostEvent
 from post_service.domain.idempotency import EarlierAttempt, IdempotencyKey
-from post_service.domain.posts import NewPost, Post
+from post_service.domain.posts import Edit, NewPost, Post, now
 from post_service.service.ports import UnitOfWork
 
 
 class PostNotFound(Exception):
     def __init__(self, post_id: int) -> None:
         super().__init__(f"post {post_id} not found")
+
+
+class PostGone(Exception):
+    """The post an idempotency key made was deleted since: its creation cannot be answered."""
+
+    def __init__(self, post_id: int) -> None:
+        super().__init__(f"the post this key created (post {post_id}) has been deleted since")
 
 
 class KeyReused(Exception):
@@ -23,7 +30,7 @@ class KeyReused(Exception):
 def create_post(
     unit_of_work: Callable[[], UnitOfWork],
     new_post: NewPost,
-    after_commit: Callable[[PostCreated], None] | None = None,
+    after_commit: Callable[[PostEvent], None] | None = None,
     key: str | None = None,
 ) -> PostCreated:
     """Stores the post and its PostCreated event together: both, or neither. after_commit (only
@@ -52,9 +59,50 @@ def _replayed(uow: UnitOfWork, key: IdempotencyKey, earlier: EarlierAttempt) -> 
     if earlier.fingerprint != key.fingerprint:
         raise KeyReused(f"idempotency key {key.key!r} came first with another request")
     post = uow.posts.get(earlier.post_id)
-    if post is None:  # a post is never deleted while its key lives
-        raise PostNotFound(earlier.post_id)
+    if post is None:  # created by the first attempt, and deleted since
+        raise PostGone(earlier.post_id)
     return post.created_event()
+
+
+def edit_post(
+    unit_of_work: Callable[[], UnitOfWork],
+    post_id: int,
+    edit: Edit,
+    after_commit: Callable[[PostEvent], None] | None = None,
+) -> Post:
+    """Changes the post and writes its PostUpdated event in the same transaction. The post's row
+    is locked from the read to the commit, so two edits of one post take their versions in turn."""
+    with unit_of_work() as uow:
+        post = uow.posts.get(post_id, for_update=True)
+        if post is None:
+            raise PostNotFound(post_id)
+        edited, event = post.edited(edit, now())
+        uow.posts.save(edited)
+        uow.outbox.append(event)
+        uow.commit()
+    if after_commit is not None:
+        after_commit(event)
+    return edited
+
+
+def delete_post(
+    unit_of_work: Callable[[], UnitOfWork],
+    post_id: int,
+    author_id: int,
+    after_commit: Callable[[PostEvent], None] | None = None,
+) -> PostDeleted:
+    """Deletes the post and writes its PostDeleted event in the same transaction."""
+    with unit_of_work() as uow:
+        post = uow.posts.get(post_id, for_update=True)
+        if post is None:
+            raise PostNotFound(post_id)
+        event = post.deleted(author_id, now())
+        uow.posts.remove(post_id)
+        uow.outbox.append(event)
+        uow.commit()
+    if after_commit is not None:
+        after_commit(event)
+    return event
 
 
 def purge_expired_keys(unit_of_work: Callable[[], UnitOfWork], limit: int = 5000) -> int:

@@ -10,9 +10,10 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 
 import chassis.unit_of_work
-from contract.events import PostCreated
+from contract.events import PostEvent
 from subscribe_service.adapters.tables import (
     notifications,
+    post_states,
     processed_events,
     subscriptions,
     webhook_deliveries,
@@ -33,6 +34,7 @@ from subscribe_service.service.ports import (
     Endpoints,
     Inbox,
     Notifications,
+    PostStates,
     Subscriptions,
     UnitOfWork,
 )
@@ -92,7 +94,7 @@ class SqlInbox(Inbox):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def record(self, event: PostCreated) -> bool:
+    def record(self, event: PostEvent) -> bool:
         # INSERT IGNORE turns the duplicate key of an event seen before into "0 rows": no error,
         # no race between a check and an insert. A concurrent attempt waits on the row lock.
         result = self.connection.execute(
@@ -124,9 +126,15 @@ class SqlNotifications(Notifications):
         )
 
     def latest_for(self, subscriber_id: int, limit: int) -> list[Notification]:
+        """The newest first, each with its post's title as it is now; none of a deleted post."""
+        state = post_states
         rows = self.connection.execute(
-            select(notifications)
-            .where(notifications.c.subscriber_id == subscriber_id)
+            select(
+                notifications,
+                func.coalesce(state.c.title, notifications.c.title).label("current_title"),
+            )
+            .select_from(notifications.outerjoin(state, state.c.post_id == notifications.c.post_id))
+            .where(notifications.c.subscriber_id == subscriber_id, state.c.deleted_at.is_(None))
             .order_by(notifications.c.notification_id.desc())
             .limit(limit)
         )
@@ -136,12 +144,43 @@ class SqlNotifications(Notifications):
                 row.subscriber_id,
                 row.post_id,
                 row.author_id,
-                row.title,
+                row.current_title,
                 loaded(row.post_created_at),
                 loaded(row.notified_at),
             )
             for row in rows
         ]
+
+
+class SqlPostStates(PostStates):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def advance(
+        self, post_id: int, version: int, title: str | None, deleted_at: datetime | None
+    ) -> None:
+        # One statement, no read before the write. MariaDB applies the assignments in order,
+        # so the version, which the others compare with, is assigned last (a list of pairs
+        # keeps that order; keywords would be put in the table's column order).
+        new = mysql_insert(post_states).values(
+            post_id=post_id,
+            version=version,
+            title=title,
+            deleted_at=None if deleted_at is None else stored(deleted_at),
+        )
+        newer = new.inserted.version > post_states.c.version
+        self.connection.execute(
+            new.on_duplicate_key_update(
+                [
+                    ("title", func.if_(newer, new.inserted.title, post_states.c.title)),
+                    (
+                        "deleted_at",
+                        func.if_(newer, new.inserted.deleted_at, post_states.c.deleted_at),
+                    ),
+                    ("version", func.greatest(post_states.c.version, new.inserted.version)),
+                ]
+            )
+        )
 
 
 class SqlEndpoints(Endpoints):
@@ -359,5 +398,6 @@ class SqlUnitOfWork(chassis.unit_of_work.SqlUnitOfWork, UnitOfWork):
         self.subscriptions = SqlSubscriptions(connection)
         self.inbox = SqlInbox(connection)
         self.notifications = SqlNotifications(connection)
+        self.post_states = SqlPostStates(connection)
         self.endpoints = SqlEndpoints(connection)
         self.deliveries = SqlDeliveries(connection)

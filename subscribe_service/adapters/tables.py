@@ -66,6 +66,17 @@ notifications = Table(
     Index("ix_notifications_subscriber_newest", "subscriber_id", "notification_id"),
 )
 
+# The newest version of each post the consumer applied: an event whose version is not newer
+# changes nothing. Notifications are listed with this title, and not at all once deleted_at is set.
+post_states = Table(
+    "post_states",
+    metadata,
+    Column("post_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+    Column("title", String(TITLE_MAX_CHARS), nullable=True),  # None once deleted
+    Column("deleted_at", DATETIME(fsp=6), nullable=True),
+)
+
 webhook_endpoints = Table(
     "webhook_endpoints",
     metadata,

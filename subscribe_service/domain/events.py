@@ -1,4 +1,5 @@
-"""PostCreated as it arrives from Kafka, in either of the two shapes the connector can give it.
+"""A post's events (PostCreated, PostUpdated, PostDeleted) as they arrive from Kafka, in either of
+the two shapes the connector can give them.
 
 - From Debezium's Outbox Event Router (the default): the value is the event's JSON payload, the
   event id is in the `id` header and the event type in `eventType`.
@@ -7,8 +8,9 @@
   snapshot reads (r) carry a new event; the outbox row's delete (d) is skipped.
 
 What it accepts, the subscribe database can store, so that the database never refuses an event:
-ids from 1 to ID_MAX (a signed BIGINT), created_at from EARLIEST to LATEST (a DATETIME), and a
-title of 1 to TITLE_MAX_CHARS characters that UTF-8 can encode. Anything else is an InvalidEvent.
+ids from 1 to ID_MAX (a signed BIGINT), versions from 1 to VERSION_MAX (a signed INT; a change's
+from 2), moments from EARLIEST to LATEST (a DATETIME), and a title of 1 to TITLE_MAX_CHARS
+characters that UTF-8 can encode. Anything else is an InvalidEvent.
 """
 
 from __future__ import annotations
@@ -27,8 +29,14 @@ from contract.events import (
     ID_MAX,
     LATEST,
     POST_CREATED,
+    POST_DELETED,
+    POST_UPDATED,
     TITLE_MAX_CHARS,
+    VERSION_MAX,
     PostCreated,
+    PostDeleted,
+    PostEvent,
+    PostUpdated,
 )
 
 
@@ -36,7 +44,7 @@ class InvalidEvent(ValueError):
     """A message that can never be applied: it goes to the dead-letter topic."""
 
 
-def decode(value: bytes | None, headers: Mapping[str, bytes]) -> PostCreated | None:
+def decode(value: bytes | None, headers: Mapping[str, bytes]) -> PostEvent | None:
     """The event a message carries, None for a message that carries none (a delete, a tombstone)."""
     if value is None:
         return None
@@ -52,7 +60,7 @@ def decode(value: bytes | None, headers: Mapping[str, bytes]) -> PostCreated | N
     return from_change_event(document)
 
 
-def from_change_event(document: dict[str, Any]) -> PostCreated | None:
+def from_change_event(document: dict[str, Any]) -> PostEvent | None:
     envelope = document.get("payload") if "schema" in document else document
     if not isinstance(envelope, dict) or "op" not in envelope:
         raise InvalidEvent("neither an outbox event (no id header) nor a Debezium change event")
@@ -73,18 +81,40 @@ def from_change_event(document: dict[str, Any]) -> PostCreated | None:
     return from_payload(row.get("event_id"), POST_CREATED, row)
 
 
-def from_payload(event_id: object, event_type: object, payload: object) -> PostCreated:
-    if event_type != POST_CREATED:
+def from_payload(event_id: object, event_type: object, payload: object) -> PostEvent:
+    if event_type not in (POST_CREATED, POST_UPDATED, POST_DELETED):
         raise InvalidEvent(f"unknown event type {_shown(event_type)}")
     if not isinstance(payload, dict):
         raise InvalidEvent("payload is not a JSON object")
     try:
-        return PostCreated(
-            event_id=_uuid(event_id),
-            post_id=_positive_int(payload["post_id"]),
-            author_id=_positive_int(payload["author_id"]),
-            title=_title(payload["title"]),
-            created_at=_timestamp(payload["created_at"]),
+        event_id_ = _uuid(event_id)
+        post_id = _positive_int(payload["post_id"])
+        author_id = _positive_int(payload["author_id"])
+        if event_type == POST_CREATED:
+            return PostCreated(
+                event_id_,
+                post_id,
+                author_id,
+                title=_title(payload["title"]),
+                created_at=_timestamp(payload["created_at"], "created_at"),
+                # Events written before versions have none: they were every post's first.
+                version=_version(payload.get("version", 1), first=1),
+            )
+        if event_type == POST_UPDATED:
+            return PostUpdated(
+                event_id_,
+                post_id,
+                author_id,
+                title=_title(payload["title"]),
+                version=_version(payload["version"], first=2),
+                updated_at=_timestamp(payload["updated_at"], "updated_at"),
+            )
+        return PostDeleted(
+            event_id_,
+            post_id,
+            author_id,
+            version=_version(payload["version"], first=2),
+            deleted_at=_timestamp(payload["deleted_at"], "deleted_at"),
         )
     except KeyError as error:
         raise InvalidEvent(f"payload has no field {error}") from error
@@ -113,6 +143,14 @@ def _positive_int(value: object) -> int:
     return value
 
 
+def _version(value: object, first: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not first <= value <= VERSION_MAX:
+        raise ValueError(
+            f"version must be an integer from {first} to {VERSION_MAX}, got {_shown(value)}"
+        )
+    return value
+
+
 def _title(value: object) -> str:
     """Text the subscribe database can store: a string of 1 to TITLE_MAX_CHARS characters, and
     Unicode that UTF-8 can encode. JSON can carry a lone surrogate ("\\ud800"), UTF-8 cannot."""
@@ -127,7 +165,7 @@ def _title(value: object) -> str:
     return value
 
 
-def _timestamp(value: object) -> datetime:
+def _timestamp(value: object, name: str) -> datetime:
     try:
         if isinstance(value, int) and not isinstance(value, bool):
             # Debezium's MicroTimestamp, from a row without a JSON payload
@@ -136,9 +174,9 @@ def _timestamp(value: object) -> datetime:
             moment = datetime.fromisoformat(value)
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         else:
-            raise ValueError(f"created_at must be an ISO 8601 string, got {_shown(value)}")
+            raise ValueError(f"{name} must be an ISO 8601 string, got {_shown(value)}")
     except (OverflowError, OSError) as error:  # beyond what datetime can hold
-        raise ValueError(f"created_at out of range: {_shown(value)}") from error
+        raise ValueError(f"{name} out of range: {_shown(value)}") from error
     if not EARLIEST <= moment <= LATEST:
-        raise ValueError(f"created_at must lie in the years {EARLIEST.year} to {LATEST.year} (UTC)")
+        raise ValueError(f"{name} must lie in the years {EARLIEST.year} to {LATEST.year} (UTC)")
     return moment

@@ -37,7 +37,7 @@ from tenacity import (
 )
 
 from chassis.database_errors import blames_the_data, driver_error
-from contract.events import PostCreated
+from contract.events import PostEvent
 from subscribe_service.adapters.kafka import EventStream, headers_of
 from subscribe_service.bootstrap import Bootstrapped, ConsumerDependencies
 from subscribe_service.domain.events import InvalidEvent, decode
@@ -60,11 +60,11 @@ OFFSETS_OUT_OF_RANGE = Gauge(
 )
 E2E_SECONDS = Histogram(
     "subscribe_e2e_seconds",
-    "From the post's creation to the commit of its notifications",
+    "From a post's change (its creation, an edit, its deletion) to the commit applying it",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 
-Received = tuple[Message, PostCreated]
+Received = tuple[Message, PostEvent]
 
 
 @dataclass
@@ -72,11 +72,11 @@ class Applied:
     """What a batch did to the database: the events it holds, their new notifications, and how
     many of them were applied before (duplicates)."""
 
-    events: list[PostCreated] = field(default_factory=list)
+    events: list[PostEvent] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     duplicates: int = 0
 
-    def add(self, events: Sequence[PostCreated], outcome: tuple[list[Notification], int]) -> None:
+    def add(self, events: Sequence[PostEvent], outcome: tuple[list[Notification], int]) -> None:
         self.events.extend(events)
         self.notifications.extend(outcome[0])
         self.duplicates += outcome[1]
@@ -121,7 +121,7 @@ class Consumer:
         LAG.set(self.stream.lag())
         self.deps.notifier.deliver(applied.notifications)
 
-    def decode(self, message: Message) -> PostCreated | None:
+    def decode(self, message: Message) -> PostEvent | None:
         try:
             return decode(message.value(), headers_of(message))
         except Exception as error:  # a RecursionError on deep JSON as much as an InvalidEvent
@@ -143,7 +143,7 @@ class Consumer:
                 self.apply_alone(message, event, applied)
         return applied
 
-    def apply_alone(self, message: Message, event: PostCreated, applied: Applied) -> None:
+    def apply_alone(self, message: Message, event: PostEvent, applied: Applied) -> None:
         try:
             applied.add([event], self.retrying(notify_subscribers, self.deps.unit_of_work, [event]))
         except Exception as error:
@@ -188,7 +188,7 @@ class Consumer:
         NOTIFICATIONS.inc(len(applied.notifications))
         now = datetime.now(UTC)
         for event in applied.events:
-            E2E_SECONDS.observe((now - event.created_at).total_seconds())
+            E2E_SECONDS.observe((now - event.occurred_at).total_seconds())
         if applied.duplicates:
             log.info("duplicates skipped", count=applied.duplicates)
 

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
-from starlette.types import Receive, Scope, Send
 
 from chassis.api import Id, IdInPath
-from chassis.error_responses import BODY_UNREADABLE, ErrorDetail, JSONBodyRoute, OpenAPIResponses
+from chassis.error_responses import BODY_UNREADABLE, ErrorDetail, EveryMethodRoute, OpenAPIResponses
 from subscribe_service.domain.deliveries import Status
 from subscribe_service.domain.webhooks import (
     SECRET_MAX_CHARS,
@@ -82,23 +81,6 @@ def unit_of_work(request: Request) -> Callable[[], UnitOfWork]:
 
 
 UnitOfWorkFactory = Annotated[Callable[[], UnitOfWork], Depends(unit_of_work)]
-
-
-class EveryMethodRoute(JSONBodyRoute):
-    """Answers a method that no route of its path has with a 405 whose Allow header names every
-    method of the path: Starlette's names those of the first route of the path only."""
-
-    methods_of_path: ClassVar[dict[str, set[str]]] = {}
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
-        super().__init__(path, endpoint, **options)
-        self.methods_of_path.setdefault(self.path, set()).update(self.methods or ())
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.methods and scope["method"] not in self.methods:
-            allowed = ", ".join(sorted(self.methods_of_path[self.path]))
-            raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, headers={"Allow": allowed})
-        await super().handle(scope, receive, send)
 
 
 webhooks = APIRouter(prefix="/subscribers", tags=["webhooks"], route_class=EveryMethodRoute)

@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from contract.events import PostCreated
+from contract.events import PostCreated, PostDeleted, PostEvent
 from subscribe_service.domain.deliveries import NewDelivery
 from subscribe_service.domain.notifications import Notification
 from subscribe_service.service.ports import UnitOfWork
 
 
 def notify_subscribers(
-    unit_of_work: Callable[[], UnitOfWork], events: Sequence[PostCreated]
+    unit_of_work: Callable[[], UnitOfWork], events: Sequence[PostEvent]
 ) -> tuple[list[Notification], int]:
     """Applies each event exactly once, all in one transaction: an event already in the inbox
-    changes nothing. Each subscriber of the author when the post was created gets a notification;
-    those with a webhook endpoint also get a pending delivery, in the same transaction, which the
-    dispatcher sends. Returns the new notifications and how many events were duplicates."""
+    changes nothing. A new post notifies each subscriber of the author when it was created; those
+    with a webhook endpoint also get a pending delivery, in the same transaction, which the
+    dispatcher sends. Every event takes its post to its version, if that is newer than the one
+    applied: notifications show the newest title, and none of a deleted post is listed. Returns
+    the new notifications and how many events were duplicates."""
     created: list[Notification] = []
     duplicates = 0
     with unit_of_work() as uow:
@@ -25,21 +27,13 @@ def notify_subscribers(
             if not uow.inbox.record(event):
                 duplicates += 1
                 continue
-            notifications = [
-                Notification(
-                    event.event_id,
-                    subscriber_id,
-                    event.post_id,
-                    event.author_id,
-                    event.title,
-                    event.created_at,
-                )
-                for subscriber_id in uow.subscriptions.subscribers_of(
-                    event.author_id, at=event.created_at
-                )
-            ]
-            uow.notifications.add(notifications)
-            created.extend(notifications)
+            if isinstance(event, PostCreated):
+                notifications = notifications_of(uow, event)
+                uow.notifications.add(notifications)
+                created.extend(notifications)
+            deleted_at = event.deleted_at if isinstance(event, PostDeleted) else None
+            title = None if isinstance(event, PostDeleted) else event.title
+            uow.post_states.advance(event.post_id, event.version, title, deleted_at)
         with_endpoint = uow.endpoints.having({n.subscriber_id for n in created})
         uow.deliveries.add(
             [NewDelivery.of(n) for n in created if n.subscriber_id in with_endpoint],
@@ -47,6 +41,21 @@ def notify_subscribers(
         )
         uow.commit()
     return created, duplicates
+
+
+def notifications_of(uow: UnitOfWork, event: PostCreated) -> list[Notification]:
+    """One for each subscriber of the author when the post was created."""
+    return [
+        Notification(
+            event.event_id,
+            subscriber_id,
+            event.post_id,
+            event.author_id,
+            event.title,
+            event.created_at,
+        )
+        for subscriber_id in uow.subscriptions.subscribers_of(event.author_id, at=event.created_at)
+    ]
 
 
 def latest_notifications(

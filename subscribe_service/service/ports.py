@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import chassis.unit_of_work
-from contract.events import PostCreated
+from contract.events import PostEvent
 from subscribe_service.domain.deliveries import (
     Delivery,
     DeliveryRecord,
@@ -41,7 +41,7 @@ class Inbox(abc.ABC):
     """The processed-events table: its primary key makes a second attempt a no-op."""
 
     @abc.abstractmethod
-    def record(self, event: PostCreated) -> bool:
+    def record(self, event: PostEvent) -> bool:
         """True the first time an event id is recorded, False for every later attempt."""
 
 
@@ -51,6 +51,17 @@ class Notifications(abc.ABC):
 
     @abc.abstractmethod
     def latest_for(self, subscriber_id: int, limit: int) -> list[Notification]: ...
+
+
+class PostStates(abc.ABC):
+    """The newest version of each post applied: what an event must be newer than to count."""
+
+    @abc.abstractmethod
+    def advance(
+        self, post_id: int, version: int, title: str | None, deleted_at: datetime | None
+    ) -> None:
+        """Takes the post to this version, its title and deletion with it, if the version is
+        newer than the one applied; an older or equal one changes nothing."""
 
 
 class Endpoints(abc.ABC):
@@ -130,6 +141,7 @@ class UnitOfWork(chassis.unit_of_work.UnitOfWork):
     subscriptions: Subscriptions
     inbox: Inbox
     notifications: Notifications
+    post_states: PostStates
     endpoints: Endpoints
     deliveries: Deliveries
 

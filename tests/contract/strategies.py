@@ -7,9 +7,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from contract.events import POST_CREATED, PostCreated, payload_schema
+from contract.events import (
+    POST_CREATED,
+    POST_UPDATED,
+    PostCreated,
+    PostDeleted,
+    PostEvent,
+    PostUpdated,
+    payload_schema,
+)
 
 FIELDS = payload_schema(POST_CREATED)["properties"]
+CHANGE_VERSION = payload_schema(POST_UPDATED)["properties"]["version"]
 
 
 def ids(field: str) -> st.SearchStrategy[int]:
@@ -39,7 +48,22 @@ def post_created_events() -> st.SearchStrategy[PostCreated]:
         author_id=ids("author_id"),
         title=titles(),
         created_at=moments(),
+        version=st.integers(FIELDS["version"]["minimum"], FIELDS["version"]["maximum"]),
     )
+
+
+def change_versions() -> st.SearchStrategy[int]:
+    return st.integers(CHANGE_VERSION["minimum"], CHANGE_VERSION["maximum"])
+
+
+def post_events() -> st.SearchStrategy[PostEvent]:
+    """Any event a post can raise, within the contract's bounds."""
+    common = {"event_id": st.uuids(), "post_id": ids("post_id"), "author_id": ids("author_id")}
+    updated = st.builds(
+        PostUpdated, **common, title=titles(), version=change_versions(), updated_at=moments()
+    )
+    deleted = st.builds(PostDeleted, **common, version=change_versions(), deleted_at=moments())
+    return st.one_of(post_created_events(), updated, deleted)
 
 
 def post_created_payloads() -> st.SearchStrategy[dict[str, Any]]:

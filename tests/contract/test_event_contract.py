@@ -15,44 +15,61 @@ from contract.events import (
     AGGREGATE_TYPE,
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
+    EVENT_TYPES,
     EVENTS_TOPIC,
     ID_MAX,
     POST_CREATED,
     TITLE_MAX_CHARS,
+    VERSION_MAX,
     PostCreated,
+    PostEvent,
     payload_schema,
 )
 from subscribe_service.domain.events import InvalidEvent, decode
-from tests.contract.strategies import post_created_events, post_created_payloads
+from tests.contract.strategies import post_created_events, post_created_payloads, post_events
 
 SCHEMA = payload_schema(POST_CREATED)
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+VALIDATORS = {
+    event_type: jsonschema.Draft202012Validator(
+        payload_schema(event_type), format_checker=jsonschema.FormatChecker()
+    )
+    for event_type in EVENT_TYPES
+}
 
 
-def test_the_schema_is_a_valid_json_schema() -> None:
-    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_each_schema_is_a_valid_json_schema(event_type: str) -> None:
+    jsonschema.Draft202012Validator.check_schema(payload_schema(event_type))
 
 
-@given(post_created_events())
-def test_every_event_the_post_service_can_raise_validates(event: PostCreated) -> None:
-    # Every relay mode writes PostCreated.payload(): cdc into the outbox row that Debezium's
-    # router expands, polling and direct straight to Kafka (tests/integration checks the topic).
-    VALIDATOR.validate(json.loads(json.dumps(event.payload())))
+@given(post_events())
+def test_every_event_the_post_service_can_raise_validates(event: PostEvent) -> None:
+    # Every relay mode writes event.payload(): cdc into the outbox row that Debezium's router
+    # expands, polling and direct straight to Kafka (tests/integration checks the topic).
+    VALIDATORS[event.event_type].validate(json.loads(json.dumps(event.payload())))
+
+
+@given(post_events())
+def test_the_consumer_applies_every_schema_valid_payload_of_each_type(event: PostEvent) -> None:
+    payload = json.loads(json.dumps(event.payload()))
+    VALIDATORS[event.event_type].validate(payload)
+    headers = {
+        EVENT_ID_HEADER: str(event.event_id).encode(),
+        EVENT_TYPE_HEADER: event.event_type.encode(),
+    }
+    assert decode(json.dumps(payload).encode(), headers) == event
 
 
 @given(post_created_payloads(), post_created_events())
-def test_the_consumer_applies_every_schema_valid_payload(
+def test_the_consumer_applies_a_post_created_written_before_versions(
     payload: dict[str, Any], envelope: PostCreated
 ) -> None:
+    del payload["version"]
     VALIDATOR.validate(payload)
-    headers = {
-        EVENT_ID_HEADER: str(envelope.event_id).encode(),
-        EVENT_TYPE_HEADER: POST_CREATED.encode(),
-    }
-    event = decode(json.dumps(payload).encode(), headers)
-    assert event is not None
-    assert event.event_id == envelope.event_id
-    assert event.payload() == payload
+    event = decode(json.dumps(payload).encode(), {EVENT_ID_HEADER: str(envelope.event_id).encode()})
+    assert isinstance(event, PostCreated)
+    assert (event.event_id, event.version) == (envelope.event_id, 1)
 
 
 def with_field(field: str, value: object) -> dict[str, object]:
@@ -67,6 +84,8 @@ OUT_OF_BOUNDS = [
     ("title", "x" * (TITLE_MAX_CHARS + 1)),
     ("created_at", "0999-12-31T23:59:59.999999Z"),
     ("created_at", "9999-12-31T23:59:59.999999-01:00"),  # in UTC, the year 10000
+    ("version", 0),
+    ("version", VERSION_MAX + 1),
 ]
 
 

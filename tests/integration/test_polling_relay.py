@@ -12,8 +12,8 @@ from post_service.adapters import pending_events
 from post_service.adapters.pending_events import SqlRelayUnitOfWork
 from post_service.adapters.repository import SqlUnitOfWork, no_outbox, polling_outbox
 from post_service.adapters.tables import post_event_outbox
-from post_service.domain.posts import NewPost
-from post_service.service.posts import create_post
+from post_service.domain.posts import Edit, NewPost
+from post_service.service.posts import create_post, delete_post, edit_post
 from post_service.service.relay import publish_pending
 from post_service.settings import RelaySettings
 from tests.random_refs import random_id
@@ -81,7 +81,9 @@ def test_purge_deletes_only_published_rows_past_the_retention(post_engine: Engin
         )
         pending_events.mark_published(connection, {str(event.event_id)})
     with post_engine.begin() as connection:
-        pending_events.purge(connection, older_than_s=0)
+        # A purge takes a bounded batch, in no set order: rows of earlier runs may come first.
+        while pending_events.purge(connection, older_than_s=0):
+            pass
         gone = connection.scalar(
             select(func.count()).where(post_event_outbox.c.id == str(event.event_id))
         )
@@ -115,3 +117,24 @@ def test_a_row_the_relay_cannot_read_is_set_aside_with_its_error(post_engine: En
     assert row.set_aside_at is not None
     assert row.published_at is None
     assert row.set_aside_error.startswith("KeyError")
+
+
+def test_a_posts_changes_are_claimed_as_they_were_written_in_order(post_engine: Engine) -> None:
+    polling = lambda: SqlUnitOfWork(post_engine, polling_outbox)  # noqa: E731
+    author = random_id()
+    created = create_post(polling, NewPost(author, "v1", ""))
+    edit_post(polling, created.post_id, Edit(author, title="v2"))
+    deleted = delete_post(polling, created.post_id, author)
+
+    with post_engine.connect() as connection, connection.begin():
+        claimed = pending_events.claim(connection, limit=100_000)
+        mine = [e for e in claimed.events if e.post_id == created.post_id]
+        pending_events.mark_published(connection, {str(e.event_id) for e in mine})
+
+    assert [(type(e).__name__, e.version) for e in mine] == [
+        ("PostCreated", 1),
+        ("PostUpdated", 2),
+        ("PostDeleted", 3),
+    ]
+    assert mine[0] == created
+    assert mine[2] == deleted

@@ -8,7 +8,7 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import Engine, func, select
 
-from contract.events import PostCreated
+from contract.events import PostEvent
 from deploy.native import databases
 from deploy.native.layout import Layout
 from post_service.adapters.repository import SqlOutbox, SqlUnitOfWork
@@ -27,9 +27,9 @@ ROWS_OF = re.compile(r"table_id: (?P<id>\d+) ")
 class OutboxThatFailsAfterWriting(SqlOutbox):
     """Writes the event, then fails as a lost connection would, before the commit."""
 
-    attempted: ClassVar[list[PostCreated]] = []
+    attempted: ClassVar[list[PostEvent]] = []
 
-    def append(self, event: PostCreated) -> None:
+    def append(self, event: PostEvent) -> None:
         super().append(event)
         self.attempted.append(event)
         raise ConnectionError("lost the database after writing the outbox row")

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from connect.connector import EVENTS_CONNECTOR, RAW_CONNECTOR, raw_topic
 from connect.register import RegistrationSettings, register
+from contract.events import PostCreated
 from post_service.adapters.repository import SqlUnitOfWork
 from post_service.domain.posts import NewPost
 from post_service.service.posts import create_post
@@ -52,7 +53,7 @@ def test_a_raw_insert_decodes_to_the_event_and_its_delete_to_nothing(
     assert (len(inserted), len(deleted)) == (1, 1)
 
     received = decode(inserted[0].value(), headers_of(inserted[0]))
-    assert received is not None
+    assert isinstance(received, PostCreated)
     assert (received.event_id, received.post_id, received.title) == (
         event.event_id,
         event.post_id,

@@ -13,7 +13,7 @@ import sqlalchemy.exc
 from confluent_kafka import Message
 from sqlalchemy import create_engine
 
-from contract.events import PostCreated, format_timestamp
+from contract.events import PostEvent, format_timestamp
 from subscribe_service.adapters.dead_letters import DeadLetterNotAcknowledged
 from subscribe_service.adapters.kafka import EventStream
 from subscribe_service.bootstrap import Bootstrapped
@@ -94,11 +94,11 @@ class FakeEventStream(EventStream):
 
 
 class RefusingInbox(FakeInbox):
-    def __init__(self, store: SubscribeStore, refuses: Callable[[PostCreated], bool]) -> None:
+    def __init__(self, store: SubscribeStore, refuses: Callable[[PostEvent], bool]) -> None:
         super().__init__(store)
         self.refuses = refuses
 
-    def record(self, event: PostCreated) -> bool:
+    def record(self, event: PostEvent) -> bool:
         if self.refuses(event):
             raise data_too_long()
         return super().record(event)
@@ -113,7 +113,7 @@ class JournalingUnitOfWork(FakeSubscribeUnitOfWork):
         self,
         committed: SubscribeStore,
         journal: Journal,
-        refuses: Callable[[PostCreated], bool] = lambda event: False,
+        refuses: Callable[[PostEvent], bool] = lambda event: False,
         failures: list[Exception] | None = None,
     ) -> None:
         super().__init__(committed)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from uuid import uuid4
 
-from contract.events import PostCreated
+from contract.events import PostCreated, PostEvent
 from post_service.domain.idempotency import EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import NewPost, Post, now
 from post_service.service import ports as post_ports
@@ -33,7 +33,7 @@ class PostStore:
 
     def __init__(self) -> None:
         self.posts: dict[int, Post] = {}
-        self.outbox: list[PostCreated] = []
+        self.outbox: list[PostEvent] = []
         self.keys: dict[str, EarlierAttempt] = {}
 
 
@@ -47,8 +47,14 @@ class FakePosts(post_ports.PostRepository):
         self.store.posts[post.post_id] = post
         return post
 
-    def get(self, post_id: int) -> Post | None:
+    def get(self, post_id: int, for_update: bool = False) -> Post | None:
         return self.store.posts.get(post_id)
+
+    def save(self, post: Post) -> None:
+        self.store.posts[post.post_id] = post
+
+    def remove(self, post_id: int) -> None:
+        del self.store.posts[post_id]
 
     def created_since(self, since: datetime, after_post_id: int, limit: int) -> list[Post]:
         found = [p for p in self.store.posts.values() if p.created_at >= since]
@@ -62,7 +68,7 @@ class FakeOutbox(post_ports.Outbox):
         self.store = store
         self.fail = fail
 
-    def append(self, event: PostCreated) -> None:
+    def append(self, event: PostEvent) -> None:
         if self.fail:
             raise RuntimeError("the outbox insert failed")
         self.store.outbox.append(event)
@@ -118,6 +124,8 @@ class SubscribeStore:
         self.notifications: list[Notification] = []
         self.endpoints: dict[int, Endpoint] = {}
         self.deliveries: list[StoredDelivery] = []
+        # post -> (version, title, deleted_at): the newest applied
+        self.post_states: dict[int, tuple[int, str | None, datetime | None]] = {}
 
 
 class FakeSubscriptions(subscribe_ports.Subscriptions):
@@ -151,7 +159,7 @@ class FakeInbox(subscribe_ports.Inbox):
     def __init__(self, store: SubscribeStore) -> None:
         self.store = store
 
-    def record(self, event: PostCreated) -> bool:
+    def record(self, event: PostEvent) -> bool:
         if str(event.event_id) in self.store.processed:
             return False
         self.store.processed.add(str(event.event_id))
@@ -166,8 +174,28 @@ class FakeNotifications(subscribe_ports.Notifications):
         self.store.notifications.extend(notifications)
 
     def latest_for(self, subscriber_id: int, limit: int) -> list[Notification]:
-        mine = [n for n in self.store.notifications if n.subscriber_id == subscriber_id]
+        states = self.store.post_states
+        mine = [
+            dataclasses.replace(n, title=states[n.post_id][1] or n.title)
+            if n.post_id in states
+            else n
+            for n in self.store.notifications
+            if n.subscriber_id == subscriber_id
+            and (n.post_id not in states or states[n.post_id][2] is None)
+        ]
         return mine[::-1][:limit]
+
+
+class FakePostStates(subscribe_ports.PostStates):
+    def __init__(self, store: SubscribeStore) -> None:
+        self.store = store
+
+    def advance(
+        self, post_id: int, version: int, title: str | None, deleted_at: datetime | None
+    ) -> None:
+        applied = self.store.post_states.get(post_id)
+        if applied is None or version > applied[0]:
+            self.store.post_states[post_id] = (version, title, deleted_at)
 
 
 class FakeSubscribeUnitOfWork(subscribe_ports.UnitOfWork):
@@ -187,6 +215,7 @@ class FakeSubscribeUnitOfWork(subscribe_ports.UnitOfWork):
         self.subscriptions = FakeSubscriptions(self.pending)
         self.inbox = FakeInbox(self.pending)
         self.notifications = FakeNotifications(self.pending)
+        self.post_states = FakePostStates(self.pending)
         self.endpoints = FakeEndpoints(self.pending)
         self.deliveries = FakeDeliveries(self.pending)
         return self

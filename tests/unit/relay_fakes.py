@@ -7,7 +7,7 @@ import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from contract.events import PostCreated
+from contract.events import PostCreated, PostEvent
 from post_service.service import ports
 
 
@@ -89,9 +89,9 @@ class FakeKafka(ports.Publisher):
 
     def __init__(self, loses: set[str] | None = None) -> None:
         self.loses = loses if loses is not None else set()
-        self.sent: list[PostCreated] = []
+        self.sent: list[PostEvent] = []
 
-    def publish(self, events: Sequence[PostCreated], timeout_s: float) -> set[str]:
+    def publish(self, events: Sequence[PostEvent], timeout_s: float) -> set[str]:
         self.sent.extend(events)
         return {str(e.event_id) for e in events if str(e.event_id) not in self.loses}
 

@@ -25,6 +25,7 @@ def test_a_created_post_and_its_event_are_stored_together() -> None:
         "author_id": 5,
         "title": "hello",
         "created_at": event.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "version": 1,
     }
 
 

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from contract.events import TITLE_MAX_CHARS
+from contract.events import TITLE_MAX_CHARS, PostCreated
 from subscribe_service.domain.events import InvalidEvent, decode
 
 HEADERS = {"id": str(uuid4()).encode(), "eventType": b"PostCreated"}
@@ -42,7 +42,7 @@ def test_what_the_database_could_not_store_is_an_invalid_event(value: bytes, rea
 def test_a_title_with_every_plane_of_unicode_and_a_nul_is_accepted() -> None:
     title = "nul \x00 bmp \uffff astral \U0010fffd 🦖"
     event = decode(with_title(json.dumps(title).encode()), HEADERS)
-    assert event is not None
+    assert isinstance(event, PostCreated)
     assert event.title == title
 
 

@@ -52,7 +52,8 @@ def test_a_valid_post_is_created_with_its_event(posts: TestClient) -> None:
     response = posts.post("/posts", json={"author_id": 1, "title": "안녕 🦖", "content": "c"})
     assert response.status_code == 201
     body = response.json()
-    assert list(body) == ["post_id", "event_id", "author_id", "title", "created_at"]
+    assert list(body) == ["post_id", "event_id", "author_id", "title", "created_at", "version"]
+    assert body["version"] == 1
     assert (body["author_id"], body["title"]) == (1, "안녕 🦖")
     assert posts.get(f"/posts/{body['post_id']}").json()["content"] == "c"
 
@@ -76,6 +77,34 @@ def test_a_bad_post_gets_422_naming_the_field(
     response = posts.post("/posts", json=body)
     assert response.status_code == 422
     assert field in {str(part) for error in response.json()["detail"] for part in error["loc"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"author_id": 1}, "body"),  # neither a title nor a content: nothing to change
+        ({"author_id": 1, "title": None}, "title"),
+        ({"author_id": 1, "content": None, "title": "t"}, "content"),
+        ({"author_id": 1, "title": ""}, "title"),
+        ({"title": "t"}, "author_id"),
+        ({"author_id": 1, "title": "t", "version": 9}, "version"),
+    ],
+)
+def test_a_bad_edit_gets_422_naming_the_field(
+    posts: TestClient, body: dict[str, object], field: str
+) -> None:
+    created = posts.post("/posts", json={"author_id": 1, "title": "t", "content": ""}).json()
+    response = posts.patch(f"/posts/{created['post_id']}", json=body)
+    assert response.status_code == 422
+    assert field in {str(part) for error in response.json()["detail"] for part in error["loc"]}
+
+
+def test_a_method_no_route_of_a_path_has_gets_405_naming_every_method_it_has(
+    posts: TestClient,
+) -> None:
+    response = posts.put("/posts/1", json={})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, PATCH"
 
 
 def test_a_body_that_is_not_json_gets_422(posts: TestClient) -> None:
@@ -231,8 +260,11 @@ def test_every_status_a_route_answers_is_in_the_openapi_document(
     posts: TestClient, subscriptions: TestClient
 ) -> None:
     post_api, subscribe_api = openapi(posts), openapi(subscriptions)
-    assert statuses(post_api, "post", "/posts") == {201, 400, 409, 408, 413, 422, 503}
+    assert statuses(post_api, "post", "/posts") == {201, 400, 409, 408, 410, 413, 422, 503}
     assert statuses(post_api, "get", "/posts/{post_id}") == {200, 404, 408, 413, 422, 503}
+    one_post = "/posts/{post_id}"
+    assert statuses(post_api, "patch", one_post) == {200, 400, 403, 404, 408, 413, 422, 503}
+    assert statuses(post_api, "delete", one_post) == {204, 403, 404, 408, 413, 422, 503}
     assert statuses(subscribe_api, "post", "/subscriptions") == {201, 400, 408, 413, 422, 503}
     unsubscribe = "/subscriptions/{subscriber_id}/{author_id}"
     assert statuses(subscribe_api, "delete", unsubscribe) == {204, 408, 413, 422, 503}
@@ -303,7 +335,15 @@ def test_every_title_and_content_in_the_openapi_document_states_its_length(
     titles = [found for document in documents for found in schemas_named(document, "title")]
     contents = schemas_named(documents[0], "content")
     assert {name for name, _ in titles} >= {"PostCreate.title", "NotificationPublic.title"}
+    assert {name for name, _ in titles} >= {"PostEdit.title"}
     for name, schema in titles:
-        assert (schema["minLength"], schema["maxLength"]) == (1, TITLE_MAX_CHARS), name
+        text = present(schema)
+        assert (text["minLength"], text["maxLength"]) == (1, TITLE_MAX_CHARS), name
     for name, schema in contents:
-        assert schema["maxLength"] == CONTENT_MAX_CHARS, name
+        assert present(schema)["maxLength"] == CONTENT_MAX_CHARS, name
+
+
+def present(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional field's schema when it is there: the branch of its anyOf that is not null."""
+    branches = schema.get("anyOf", [schema])
+    return next(branch for branch in branches if branch.get("type") != "null")

@@ -1,0 +1,95 @@
+"""Editing and deleting a post: the change and its event together, or neither; each change one
+version on; only the author."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contract.events import PostCreated, PostDeleted, PostUpdated
+from post_service.domain.posts import Edit, NewPost, NotTheAuthor
+from post_service.service.posts import (
+    PostGone,
+    PostNotFound,
+    create_post,
+    delete_post,
+    edit_post,
+)
+from tests.unit.fakes import FakePostUnitOfWork, PostStore
+
+titles = st.one_of(st.none(), st.text(min_size=1, max_size=20))
+
+
+@given(edits=st.lists(st.tuples(titles, st.one_of(st.none(), st.text(max_size=20))), max_size=6))
+def test_every_edit_is_one_version_on_and_its_event_says_what_the_post_is_now(
+    edits: list[tuple[str | None, str | None]],
+) -> None:
+    store = PostStore()
+    uow = lambda: FakePostUnitOfWork(store)  # noqa: E731
+    created = create_post(uow, NewPost(7, "first", "body"))
+    title, content = "first", "body"
+    for version, (new_title, new_content) in enumerate(edits, start=2):
+        edited = edit_post(uow, created.post_id, Edit(7, new_title, new_content))
+        title = title if new_title is None else new_title
+        content = content if new_content is None else new_content
+        event = store.outbox[-1]
+        assert isinstance(event, PostUpdated)
+        assert (edited.version, edited.title, edited.content) == (version, title, content)
+        assert (event.post_id, event.version, event.title) == (created.post_id, version, title)
+    versions = [e.version for e in store.outbox]
+    assert versions == list(range(1, len(edits) + 2))
+
+
+def test_a_deletion_removes_the_post_and_raises_the_next_version() -> None:
+    store = PostStore()
+    uow = lambda: FakePostUnitOfWork(store)  # noqa: E731
+    created = create_post(uow, NewPost(7, "t", "c"))
+    edit_post(uow, created.post_id, Edit(7, title="t2"))
+
+    deleted = delete_post(uow, created.post_id, 7)
+
+    assert isinstance(deleted, PostDeleted)
+    assert (deleted.post_id, deleted.version) == (created.post_id, 3)
+    assert store.posts == {}
+    assert [type(e) for e in store.outbox] == [PostCreated, PostUpdated, PostDeleted]
+    with pytest.raises(PostNotFound):
+        delete_post(uow, created.post_id, 7)
+    with pytest.raises(PostNotFound):
+        edit_post(uow, created.post_id, Edit(7, title="too late"))
+
+
+def test_nobody_but_the_author_changes_a_post() -> None:
+    store = PostStore()
+    uow = lambda: FakePostUnitOfWork(store)  # noqa: E731
+    created = create_post(uow, NewPost(7, "t", "c"))
+
+    with pytest.raises(NotTheAuthor):
+        edit_post(uow, created.post_id, Edit(8, title="mine now"))
+    with pytest.raises(NotTheAuthor):
+        delete_post(uow, created.post_id, 8)
+
+    assert store.posts[created.post_id].title == "t"
+    assert store.outbox == [created]
+
+
+def test_an_edit_whose_event_cannot_be_stored_is_not_stored_either() -> None:
+    store = PostStore()
+    created = create_post(lambda: FakePostUnitOfWork(store), NewPost(7, "t", "c"))
+
+    with pytest.raises(RuntimeError):
+        edit_post(lambda: FakePostUnitOfWork(store, fail_outbox=True), 1, Edit(7, title="x"))
+
+    assert (store.posts[created.post_id].title, store.posts[created.post_id].version) == ("t", 1)
+    assert store.outbox == [created]
+
+
+def test_a_retried_creation_of_a_post_deleted_since_says_so() -> None:
+    store = PostStore()
+    uow = lambda: FakePostUnitOfWork(store)  # noqa: E731
+    created = create_post(uow, NewPost(7, "t", "c"), key="k-1")
+    delete_post(uow, created.post_id, 7)
+
+    with pytest.raises(PostGone, match="deleted"):
+        create_post(uow, NewPost(7, "t", "c"), key="k-1")
+    assert store.posts == {}
