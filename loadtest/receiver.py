@@ -150,4 +150,7 @@ class Receiver:
         return web.Response(status=status)
 
     def pairs(self) -> dict[tuple[str, int], Arrival]:
-        return {(a.event_id, a.subscriber_id): a for a in self.arrivals.values()}
+        """The arrivals by (event, subscriber). Safe from another thread (the audit's) while the
+        receiver's loop adds arrivals: list() copies the values in one step, under the GIL; a
+        comprehension over the dict itself could see it grow, and raise."""
+        return {(a.event_id, a.subscriber_id): a for a in list(self.arrivals.values())}

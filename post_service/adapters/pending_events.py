@@ -19,26 +19,62 @@ from contract.events import (
     PostUpdated,
 )
 from post_service.adapters.tables import post_event_outbox as outbox
+from post_service.domain.publication import Pending, publishable
 from post_service.service.ports import Claimed, PendingEvents, RelayUnitOfWork
 
 
 def claim(connection: Connection, limit: int) -> Claimed:
     """The oldest unpublished rows, locked until this transaction ends. SKIP LOCKED passes over
-    rows another relay holds, so two relays never publish the same row at once."""
-    rows = connection.execute(
-        select(outbox.c.id, outbox.c.type, outbox.c.payload)
-        .where(outbox.c.published_at.is_(None), outbox.c.set_aside_at.is_(None))
-        .order_by(outbox.c.sequence)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    rows another relay holds, so two relays never publish the same row at once; and a row whose
+    post has an earlier unpublished row that another relay holds is left for a later round, so a
+    post's events go in their order (domain/publication.py)."""
+    rows = list(
+        connection.execute(
+            select(
+                outbox.c.id,
+                outbox.c.aggregateid,
+                outbox.c.sequence,
+                outbox.c.type,
+                outbox.c.payload,
+            )
+            .where(outbox.c.published_at.is_(None), outbox.c.set_aside_at.is_(None))
+            .order_by(outbox.c.sequence)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
     )
+    pending = [Pending(row.id, row.aggregateid, row.sequence) for row in rows]
+    allowed = publishable(pending, unpublished_of(connection, pending))
     claimed = Claimed(events=[])
     for row in rows:
+        if row.id not in allowed:
+            continue
         try:
             claimed.events.append(_event(row.id, row.type, row.payload))
         except UNREADABLE as error:
             claimed.unreadable[row.id] = f"{type(error).__name__}: {error}"
     return claimed
+
+
+def unpublished_of(connection: Connection, pending: list[Pending]) -> dict[str, list[int]]:
+    """The sequences of the unpublished rows of the posts of `pending`, up to its last, in
+    order: those another relay holds among them. A plain read, which locked rows do not stop."""
+    if not pending:
+        return {}
+    rows = connection.execute(
+        select(outbox.c.aggregateid, outbox.c.sequence)
+        .where(
+            outbox.c.published_at.is_(None),
+            outbox.c.set_aside_at.is_(None),
+            outbox.c.aggregateid.in_({row.aggregate_id for row in pending}),
+            outbox.c.sequence <= max(row.sequence for row in pending),
+        )
+        .order_by(outbox.c.sequence)
+    )
+    unpublished: dict[str, list[int]] = {}
+    for aggregate_id, sequence in rows:
+        unpublished.setdefault(aggregate_id, []).append(sequence)
+    return unpublished
 
 
 def set_aside(connection: Connection, unreadable: dict[str, str]) -> None:

@@ -40,7 +40,7 @@ def poison(author_id: int, marker: str) -> list[tuple[bytes, Headers, str]]:
          "positive integer"),
         (json.dumps({"author_id": author_id}).encode(), {"id": str(uuid.uuid4()).encode(),
          **good_headers}, "no field"),
-        (payload(author_id), {"id": str(uuid.uuid4()).encode(), "eventType": b"PostDeleted",
+        (payload(author_id), {"id": str(uuid.uuid4()).encode(), "eventType": b"PostMoved",
          "marker": marker.encode()}, "unknown event type"),
         (payload(author_id, title="x" * 900_000), {"id": str(uuid.uuid4()).encode(),
          **good_headers}, "title"),

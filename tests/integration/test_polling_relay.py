@@ -138,3 +138,44 @@ def test_a_posts_changes_are_claimed_as_they_were_written_in_order(post_engine: 
     ]
     assert mine[0] == created
     assert mine[2] == deleted
+
+
+def test_a_relay_leaves_a_posts_later_events_while_another_holds_an_earlier_one(
+    post_engine: Engine,
+) -> None:
+    polling = lambda: SqlUnitOfWork(post_engine, polling_outbox)  # noqa: E731
+    author = random_id()
+    created = create_post(polling, NewPost(author, "v1", ""))
+    for version in (2, 3):
+        edit_post(polling, created.post_id, Edit(author, title=f"v{version}"))
+    other = create_post(polling, NewPost(author, "another post", ""))
+    held, claimed = threading.Event(), threading.Event()
+
+    def first_relay() -> None:  # holds the post's first event, as a relay mid-round does
+        with post_engine.connect() as connection, connection.begin():
+            connection.execute(
+                select(post_event_outbox.c.id)
+                .where(post_event_outbox.c.id == str(created.event_id))
+                .with_for_update()
+            )
+            held.set()
+            claimed.wait(timeout=10)
+
+    holder = threading.Thread(target=first_relay)
+    holder.start()
+    assert held.wait(timeout=10)
+    with post_engine.connect() as connection, connection.begin():
+        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        taken = pending_events.claim(connection, limit=100_000)
+        claimed.set()
+    holder.join(timeout=30)
+    with post_engine.begin() as connection:  # leave nothing of this test for a running relay
+        connection.execute(
+            update(post_event_outbox)
+            .where(post_event_outbox.c.aggregateid.in_([str(created.post_id), str(other.post_id)]))
+            .values(published_at=func.now(6))
+        )
+
+    taken_posts = {e.post_id for e in taken.events}
+    assert other.post_id in taken_posts
+    assert created.post_id not in taken_posts  # v2 and v3 wait for v1, held by the other relay

@@ -7,13 +7,13 @@ import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from contract.events import PostCreated, PostEvent
+from contract.events import PostEvent
 from post_service.service import ports
 
 
 @dataclass
 class Row:
-    event: PostCreated | None  # None: a row whose payload cannot be read
+    event: PostEvent | None  # None: a row whose payload cannot be read
     published: bool = False
     set_aside_error: str | None = None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from contract.events import PostCreated
+from contract.events import PostCreated, PostUpdated
 from post_service.service.relay import publish_pending
 from tests.unit.relay_fakes import FakeKafka, FakeRelayUnitOfWork, Queue, Row
 
@@ -55,3 +55,18 @@ def test_an_unreadable_row_is_set_aside_and_the_rows_behind_it_go_out() -> None:
     assert unreadable.set_aside_error == "KeyError: 'title'"
     assert queue.rows[str(behind.event_id)].published
     assert publish_pending(lambda: FakeRelayUnitOfWork(queue), kafka, 10).claimed == 0
+
+
+def test_a_later_event_of_a_post_whose_earlier_one_failed_waits_for_it() -> None:
+    first, second = an_event("v1"), PostUpdated(uuid4(), 1, 1, "v2", 2, datetime.now(UTC))
+    other = PostCreated(uuid4(), 2, 1, "another post", datetime.now(UTC))
+    queue = queue_of(Row(first), Row(second), Row(other))
+    kafka = FakeKafka({str(first.event_id)})
+
+    done = publish_pending(lambda: FakeRelayUnitOfWork(queue), kafka, 10)
+
+    assert (done.claimed, done.acknowledged) == (3, 1)
+    assert [row.published for row in queue.rows.values()] == [False, False, True]
+    kafka.loses.clear()
+    publish_pending(lambda: FakeRelayUnitOfWork(queue), kafka, 10)
+    assert [e.version for e in kafka.sent if e.post_id == 1] == [1, 2, 1, 2]
