@@ -176,15 +176,17 @@ endif
 RATE ?= 10
 DURATION ?= 30
 SUBSCRIBERS ?= 1
-loadtest: sync ## open-loop load with a delivery audit: RATE=10 DURATION=30 SUBSCRIBERS=1 FAULT=kafka@10s+20s
+EDITS ?= 0
+DELETES ?= 0
+loadtest: sync ## open-loop load with a delivery audit: RATE=10 DURATION=30 SUBSCRIBERS=1 EDITS=0.5 DELETES=0.05 FAULT=kafka@10s+20s
 ifeq ($(STACK),compose)
 	@# The audit reads the databases as the services' users, with the passwords of .env.
 	$(PYTHON) -m dotenv --file .env run --no-override -- \
 		$(PYTHON) -m loadtest --rate $(RATE) --duration $(DURATION) --subscribers $(SUBSCRIBERS) \
-		$(foreach fault,$(FAULT),--fault $(fault))
+		--edit-share $(EDITS) --delete-share $(DELETES) $(foreach fault,$(FAULT),--fault $(fault))
 else
 	$(PYTHON) -m loadtest --rate $(RATE) --duration $(DURATION) --subscribers $(SUBSCRIBERS) \
-		$(foreach fault,$(FAULT),--fault $(fault))
+		--edit-share $(EDITS) --delete-share $(DELETES) $(foreach fault,$(FAULT),--fault $(fault))
 endif
 
 benchmarks: sync ## measure every figure of docs/benchmarks.md and write them there (~15 min)

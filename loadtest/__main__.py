@@ -35,13 +35,26 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--fail-on-loss",
         action="store_true",
-        help="exit 1 if a post was lost or doubled, or a webhook did not reach the receiver",
+        help="exit 1 if a post was lost or doubled, a post's events were applied out of order,"
+        " or a webhook did not reach the receiver",
     )
     parser.add_argument(
         "--no-webhooks",
         dest="webhooks",
         action="store_false",
         help="register no webhook endpoint: measure at the notifications table only",
+    )
+    parser.add_argument(
+        "--edit-share",
+        type=float,
+        default=0.0,
+        help="edits of the run's posts per post created (default 0); each raises a version",
+    )
+    parser.add_argument(
+        "--delete-share",
+        type=float,
+        default=0.0,
+        help="deletions of the run's posts per post created (default 0)",
     )
     parser.add_argument(
         "--receiver-fail-share",
@@ -74,6 +87,8 @@ def main() -> int:
         drain_timeout_s=args.drain_timeout,
         webhooks=args.webhooks,
         receiver_fail_share=args.receiver_fail_share,
+        edit_share=args.edit_share,
+        delete_share=args.delete_share,
     )
     finished = asyncio.run(run(scenario))
     summary = finished.summary()
@@ -87,7 +102,13 @@ def main() -> int:
 def failed(summary: dict[str, Any]) -> bool:
     hooks = summary["webhooks"]
     at_receiver = hooks is not None and not hooks["exactly_once_after_dedupe"]
-    return bool(summary["lost"] or summary["duplicated"] or summary["doubled_posts"] or at_receiver)
+    return bool(
+        summary["lost"]
+        or summary["duplicated"]
+        or summary["doubled_posts"]
+        or summary["order_violations"]
+        or at_receiver
+    )
 
 
 if __name__ == "__main__":

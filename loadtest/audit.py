@@ -16,10 +16,10 @@ from datetime import UTC
 import aiohttp
 from sqlalchemy import Engine, func, select
 
-from loadtest.generator import Sent
+from loadtest.generator import Changed, Sent
 from loadtest.receiver import Receiver
 from post_service.adapters.tables import posts
-from subscribe_service.adapters.tables import notifications
+from subscribe_service.adapters.tables import notifications, processed_events
 
 TITLES_PER_QUERY = 500  # the titles one IN (...) looks up
 
@@ -51,6 +51,8 @@ class AuditResult:
     unknown_not_committed: int = 0
     # Requests whose title the post database holds more than once: a retry that made a second post.
     doubled_posts: int = 0
+    # Posts of the run whose versions the consumer applied in an order that went down somewhere.
+    order_violations: int = 0
 
 
 @dataclass
@@ -252,4 +254,35 @@ class Auditor:
             unknown_committed=committed,
             unknown_not_committed=len(unknown) - committed,
             doubled_posts=self.doubled_posts(sent),
+            order_violations=self.order_violations(sent),
         )
+
+    def edits_not_applied(self, changed: list[Changed]) -> int:
+        """Edits answered 200 whose version the consumer has not applied yet."""
+        answered = {(c.post_id, c.version) for c in changed if c.kind == "edit" and c.version}
+        if not answered:
+            return 0
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(processed_events.c.post_id, processed_events.c.version).where(
+                    processed_events.c.post_id.in_({post_id for post_id, _ in answered})
+                )
+            )
+            applied = {(row.post_id, row.version) for row in rows}
+        return len(answered - applied)
+
+    def order_violations(self, sent: list[Sent]) -> int:
+        """The run's posts whose events the consumer applied out of their order: a version
+        applied after a higher one of the same post (the inbox's applied_seq is the order)."""
+        post_ids = [str(s.post_id) for s in sent if s.post_id is not None]
+        applied: dict[int, list[int]] = {}
+        with self.engine.connect() as connection:
+            for chunk in batched(post_ids, TITLES_PER_QUERY):
+                rows = connection.execute(
+                    select(processed_events.c.post_id, processed_events.c.version)
+                    .where(processed_events.c.post_id.in_([int(p) for p in chunk]))
+                    .order_by(processed_events.c.applied_seq)
+                )
+                for post_id, version in rows:
+                    applied.setdefault(post_id, []).append(version)
+        return sum(versions != sorted(versions) for versions in applied.values())

@@ -117,3 +117,58 @@ async def post_at_rate(
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(i, due)))
         return list(await asyncio.gather(*tasks))
+
+
+@dataclass
+class Changed:
+    """One PATCH or DELETE of a post the run made, sent once."""
+
+    kind: str  # "edit" or "delete"
+    post_id: int
+    status: int  # 0: no answer
+    version: int | None = None  # an edit's answer: the post's version after it
+
+
+async def change_at_rate(
+    post_url: str,
+    rate: float,
+    duration_s: float,
+    started: float,
+    made: Callable[[], list[Sent]],
+    delete_share: float,
+) -> list[Changed]:
+    """Edits and deletions of the posts the run has made so far (`made`), at a fixed arrival
+    rate beside the creations; a share of them deletions. An edit changes the content only: the
+    title is how the audit finds a post again. Each is sent once: the audit counts what the
+    consumer applied, not what the client wished."""
+    total = round(rate * duration_s)
+    deleted: set[int] = set()
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(post_url, timeout=timeout) as session:
+
+        async def one(i: int, post: Sent) -> Changed:
+            assert post.post_id is not None
+            delete = random.random() < delete_share
+            try:
+                if delete:
+                    deleted.add(post.post_id)
+                    params = {"author_id": post.author_id}
+                    async with session.delete(f"/posts/{post.post_id}", params=params) as answer:
+                        await answer.read()
+                        return Changed("delete", post.post_id, answer.status)
+                body = {"author_id": post.author_id, "content": f"edit {i}"}
+                async with session.patch(f"/posts/{post.post_id}", json=body) as answer:
+                    edited = await answer.json() if answer.status == 200 else {}
+                    return Changed("edit", post.post_id, answer.status, edited.get("version"))
+            except (aiohttp.ClientError, TimeoutError):
+                return Changed("delete" if delete else "edit", post.post_id, 0)
+
+        tasks = []
+        for i in range(total):
+            delay = started + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            alive = [s for s in made() if s.post_id is not None and s.post_id not in deleted]
+            if alive:
+                tasks.append(asyncio.create_task(one(i, random.choice(alive))))
+        return list(await asyncio.gather(*tasks))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadtest.audit import AuditResult, ReceiverAudit
 from loadtest.faults import FaultWindow
-from loadtest.generator import Sent
+from loadtest.generator import Changed, Sent
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 MAX_LISTED_IDS = 50
@@ -40,6 +40,7 @@ class Run:
     audit: AuditResult
     faults: list[FaultWindow]
     receiver: ReceiverAudit | None = None  # with webhooks: what reached the run's receiver
+    changed: list[Changed] = field(default_factory=list)  # edits and deletions, if any
 
     def recovery_s(self, window: FaultWindow) -> float | None:
         """From the end of a fault to the last notification of a post created before that end."""
@@ -67,6 +68,13 @@ class Run:
                 "not_committed": self.audit.unknown_not_committed,
             },
             "doubled_posts": self.audit.doubled_posts,
+            "changes": {
+                kind: dict(
+                    sorted(Counter(str(c.status) for c in self.changed if c.kind == kind).items())
+                )
+                for kind in ("edit", "delete")
+            },
+            "order_violations": self.audit.order_violations,
             "delivered": self.audit.delivered,
             "lost": len(self.audit.lost_events),
             "duplicated": len(self.audit.duplicated_events),
@@ -125,6 +133,12 @@ def table(summary: dict[str, Any]) -> str:
         f"(posts stored twice: {summary['doubled_posts']}); "
         f"outcome unknown to the client: {summary['unknown']['committed']} stored, "
         f"{summary['unknown']['not_committed']} not",
+        "changes: "
+        + "; ".join(
+            f"{kind}s " + (", ".join(f"{n}x {status}" for status, n in counts.items()) or "none")
+            for kind, counts in summary["changes"].items()
+        )
+        + f"; posts whose events were applied out of order: {summary['order_violations']}",
         f"{'ms':<6}" + "".join(f"{name:>10}" for name in [*PERCENTILES, "max"]),
     ]
     rows = [("http", summary["http_ms"]), ("e2e", summary["e2e_ms"])]

@@ -16,7 +16,7 @@ from chassis.database import create_engine
 from deploy import parts
 from loadtest.audit import Audience, Auditor
 from loadtest.faults import Fault, inject
-from loadtest.generator import Sent, post_at_rate
+from loadtest.generator import Changed, Sent, change_at_rate, post_at_rate
 from loadtest.receiver import Receiver
 from loadtest.report import Run
 from post_service.settings import Settings as PostSettings
@@ -49,6 +49,16 @@ class Scenario:
     webhooks: bool = True
     # The share of requests the receiver fails while a receiver-errors or -timeouts fault lasts.
     receiver_fail_share: float = 0.5
+    # Edits and deletions of the run's posts, beside the creations: so many per creation.
+    edit_share: float = 0.0
+    delete_share: float = 0.0
+
+    def changes(self) -> tuple[float, float]:
+        """Changes per second, and the share of them that are deletions."""
+        per_creation = self.edit_share + self.delete_share
+        if per_creation <= 0:
+            return 0.0, 0.0
+        return self.rate * per_creation, self.delete_share / per_creation
 
 
 def audience_for(scenario: Scenario) -> Audience:
@@ -129,6 +139,17 @@ async def run_with(scenario: Scenario, auditor: Auditor, receiver: Receiver | No
     printer = asyncio.create_task(progress.report_every_second())
     injected = [asyncio.create_task(inject(fault, started, receiver)) for fault in scenario.faults]
 
+    change_rate, delete_share = scenario.changes()
+    changing = asyncio.create_task(
+        change_at_rate(
+            scenario.post_url,
+            change_rate,
+            scenario.duration_s,
+            started,
+            lambda: progress.sent,
+            delete_share,
+        )
+    )
     sent = await post_at_rate(
         scenario.post_url,
         scenario.rate,
@@ -140,9 +161,11 @@ async def run_with(scenario: Scenario, auditor: Auditor, receiver: Receiver | No
         retries=scenario.retries,
         connections=scenario.connections,
     )
+    changed = await changing
     windows = list(await asyncio.gather(*injected))
     await asyncio.to_thread(auditor.resolve_unknown, sent)
     await wait_for_delivery(auditor, sent, scenario.drain_timeout_s, receiver)
+    await wait_for_changes(auditor, changed, scenario.drain_timeout_s)
     printer.cancel()
     await progress.print_line()
     return Run(
@@ -151,10 +174,20 @@ async def run_with(scenario: Scenario, auditor: Auditor, receiver: Receiver | No
         subscribers_per_author=scenario.subscribers,
         started_epoch=started_epoch,
         sent=sent,
+        changed=changed,
         audit=auditor.audit(sent),
         faults=windows,
         receiver=None if receiver is None else audience.audit_receiver(receiver, sent, started),
     )
+
+
+async def wait_for_changes(auditor: Auditor, changed: list[Changed], timeout_s: float) -> None:
+    """Polls until the consumer has applied every edit that was answered, or the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(auditor.edits_not_applied, changed) == 0:
+            return
+        await asyncio.sleep(0.5)
 
 
 async def wait_for_delivery(

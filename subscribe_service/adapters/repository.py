@@ -98,7 +98,9 @@ class SqlInbox(Inbox):
         # INSERT IGNORE turns the duplicate key of an event seen before into "0 rows": no error,
         # no race between a check and an insert. A concurrent attempt waits on the row lock.
         result = self.connection.execute(
-            insert(processed_events).prefix_with("IGNORE").values(event_id=str(event.event_id))
+            insert(processed_events)
+            .prefix_with("IGNORE")
+            .values(event_id=str(event.event_id), post_id=event.post_id, version=event.version)
         )
         return result.rowcount == 1
 

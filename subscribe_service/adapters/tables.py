@@ -42,12 +42,18 @@ subscriptions = Table(
     Index("ix_subscriptions_subscriber_id", "subscriber_id"),
 )
 
-# The inbox: one row per applied event, written in the same transaction as the event's effect.
+# The inbox: one row per applied event, written in the same transaction as the event's effect;
+# applied_seq says in which order events were applied (the load test audits a post's versions).
 processed_events = Table(
     "processed_events",
     metadata,
     Column("event_id", CHAR(36, charset="ascii"), primary_key=True),
     Column("processed_at", DATETIME(fsp=6), nullable=False, server_default=NOW),
+    Column("post_id", BigInteger, nullable=True),  # null for events applied before 0004
+    Column("version", Integer, nullable=True),
+    Column("applied_seq", BigInteger, nullable=False, autoincrement=True),
+    UniqueConstraint("applied_seq", name="uq_processed_events_applied_seq"),
+    Index("ix_processed_events_post", "post_id", "applied_seq"),
 )
 
 notifications = Table(

@@ -1,7 +1,8 @@
-"""The fault matrix: each fault strikes during a load of 20 posts/s; when it is over, the audit
-finds every accepted post delivered to each subscriber of its author, exactly once, in the
-notifications table; and at the load test's own webhook receiver, every (event, subscriber) at
-least once, and exactly once after its dedupe by webhook-id."""
+"""The fault matrix: each fault strikes during a load of 20 posts/s, with edits and deletions of
+them beside; when it is over, the audit finds every accepted post delivered to each subscriber of
+its author, exactly once, in the notifications table; each post's events applied in their order;
+and at the load test's own webhook receiver, every (event, subscriber) at least once, and exactly
+once after its dedupe by webhook-id."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import pytest
 from tests.running_stack import REPO, eventually
 
 RATE, DURATION_S = 20, 30
+# Edits and deletions per post created: every post's versions must be applied going up.
+EDIT_SHARE, DELETE_SHARE = 0.5, 0.05
 # Each case's report stays here after the run: docs/reliability.md quotes its figures.
 REPORTS = REPO / "reports" / "fault-matrix"
 
@@ -27,6 +30,7 @@ def load_through(faults: list[str], report: Path) -> dict[str, Any]:
     command = [
         sys.executable, "-m", "loadtest", "--rate", str(RATE), "--duration", str(DURATION_S),
         "--subscribers", "2", "--fail-on-loss", "--drain-timeout", "120",
+        "--edit-share", str(EDIT_SHARE), "--delete-share", str(DELETE_SHARE),
         "--report", str(report), "--chart", str(report.with_suffix(".png")),
     ]  # fmt: skip
     for fault in faults:
@@ -36,6 +40,8 @@ def load_through(faults: list[str], report: Path) -> dict[str, Any]:
     summary: dict[str, Any] = json.loads(report.read_text())
     assert (summary["lost"], summary["duplicated"]) == (0, 0)
     assert summary["delivered"] == summary["accepted"]
+    assert summary["order_violations"] == 0
+    assert summary["changes"]["edit"].get("200", 0) > RATE * DURATION_S * EDIT_SHARE / 2
     hooks = summary["webhooks"]
     assert hooks["expected"] == summary["accepted"] * 2  # two subscribers per author
     assert (hooks["lost"], hooks["unexpected"]) == (0, 0)
