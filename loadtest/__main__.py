@@ -35,8 +35,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--fail-on-loss",
         action="store_true",
-        help="exit 1 if a post was lost or doubled, a post's events were applied out of order,"
-        " or a webhook did not reach the receiver",
+        help="exit 1 if a post, an edit or a deletion was lost, a post doubled, a post's events"
+        " applied out of order, or a webhook did not reach the receiver",
     )
     parser.add_argument(
         "--no-webhooks",
@@ -107,6 +107,7 @@ def failed(summary: dict[str, Any]) -> bool:
         or summary["duplicated"]
         or summary["doubled_posts"]
         or summary["order_violations"]
+        or summary["changes_lost"]
         or at_receiver
     )
 

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from loadtest.generator import Changed, Sent
 from loadtest.receiver import Receiver
 from post_service.adapters.tables import posts
-from subscribe_service.adapters.tables import notifications, processed_events
+from subscribe_service.adapters.tables import notifications, post_states, processed_events
 
 TITLES_PER_QUERY = 500  # the titles one IN (...) looks up
 
@@ -53,6 +53,8 @@ class AuditResult:
     doubled_posts: int = 0
     # Posts of the run whose versions the consumer applied in an order that went down somewhere.
     order_violations: int = 0
+    # Edits (answered 200) and deletions (answered 204) the consumer has not applied.
+    changes_lost: int = 0
 
 
 @dataclass
@@ -215,7 +217,7 @@ class Auditor:
             )
             return connection.scalar(query) or 0
 
-    def audit(self, sent: list[Sent]) -> AuditResult:
+    def audit(self, sent: list[Sent], changed: list[Changed] | None = None) -> AuditResult:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(
@@ -255,6 +257,8 @@ class Auditor:
             unknown_not_committed=len(unknown) - committed,
             doubled_posts=self.doubled_posts(sent),
             order_violations=self.order_violations(sent),
+            changes_lost=self.edits_not_applied(changed or [])
+            + self.deletions_not_applied(changed or []),
         )
 
     def edits_not_applied(self, changed: list[Changed]) -> int:
@@ -270,6 +274,19 @@ class Auditor:
             )
             applied = {(row.post_id, row.version) for row in rows}
         return len(answered - applied)
+
+    def deletions_not_applied(self, changed: list[Changed]) -> int:
+        """Deletions answered 204 that the consumer has not applied: the post not gone there."""
+        answered = {c.post_id for c in changed if c.kind == "delete" and c.status == 204}
+        if not answered:
+            return 0
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(post_states.c.post_id).where(
+                    post_states.c.post_id.in_(answered), post_states.c.deleted_at.is_not(None)
+                )
+            )
+            return len(answered - set(rows.scalars()))
 
     def order_violations(self, sent: list[Sent]) -> int:
         """The run's posts whose events the consumer applied out of their order: a version

@@ -75,6 +75,7 @@ class Run:
                 for kind in ("edit", "delete")
             },
             "order_violations": self.audit.order_violations,
+            "changes_lost": self.audit.changes_lost,
             "delivered": self.audit.delivered,
             "lost": len(self.audit.lost_events),
             "duplicated": len(self.audit.duplicated_events),
@@ -138,6 +139,7 @@ def table(summary: dict[str, Any]) -> str:
             f"{kind}s " + (", ".join(f"{n}x {status}" for status, n in counts.items()) or "none")
             for kind, counts in summary["changes"].items()
         )
+        + f"; not applied: {summary['changes_lost']}"
         + f"; posts whose events were applied out of order: {summary['order_violations']}",
         f"{'ms':<6}" + "".join(f"{name:>10}" for name in [*PERCENTILES, "max"]),
     ]

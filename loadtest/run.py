@@ -175,17 +175,19 @@ async def run_with(scenario: Scenario, auditor: Auditor, receiver: Receiver | No
         started_epoch=started_epoch,
         sent=sent,
         changed=changed,
-        audit=auditor.audit(sent),
+        audit=auditor.audit(sent, changed),
         faults=windows,
         receiver=None if receiver is None else audience.audit_receiver(receiver, sent, started),
     )
 
 
 async def wait_for_changes(auditor: Auditor, changed: list[Changed], timeout_s: float) -> None:
-    """Polls until the consumer has applied every edit that was answered, or the deadline."""
+    """Polls until the consumer has applied every edit and deletion that was answered, or the
+    deadline passes (what is still missing then counts as lost in the audit)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await asyncio.to_thread(auditor.edits_not_applied, changed) == 0:
+        edits = await asyncio.to_thread(auditor.edits_not_applied, changed)
+        if edits == 0 and await asyncio.to_thread(auditor.deletions_not_applied, changed) == 0:
             return
         await asyncio.sleep(0.5)
 

@@ -51,9 +51,13 @@ class Post:
     updated_at: datetime | None = None
 
     def created_event(self) -> PostCreated:
-        """The event of this post's creation, with the id the post keeps."""
+        """The event of this post's creation, with the id the post keeps, and the post as it is
+        now: an idempotent replay or a reconcile after edits says the title and the version it
+        has, never a later title beside version 1 (the title it was created with is not kept)."""
         assert self.event_id is not None, "a post raises its event when it is created"
-        return PostCreated(self.event_id, self.post_id, self.author_id, self.title, self.created_at)
+        return PostCreated(
+            self.event_id, self.post_id, self.author_id, self.title, self.created_at, self.version
+        )
 
     def edited(self, edit: Edit, at: datetime) -> tuple[Post, PostUpdated]:
         """The post after the edit, one version on, and the event that says so."""

@@ -158,6 +158,16 @@ class SqlPostStates(PostStates):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
+    def deleted_among(self, post_ids: Collection[int]) -> set[int]:
+        if not post_ids:
+            return set()
+        rows = self.connection.execute(
+            select(post_states.c.post_id).where(
+                post_states.c.post_id.in_(list(post_ids)), post_states.c.deleted_at.is_not(None)
+            )
+        )
+        return set(rows.scalars())
+
     def advance(
         self, post_id: int, version: int, title: str | None, deleted_at: datetime | None
     ) -> None:

@@ -23,11 +23,15 @@ def notify_subscribers(
     created: list[Notification] = []
     duplicates = 0
     with unit_of_work() as uow:
+        # A creation that comes after its post's deletion was applied (a reconcile's late copy)
+        # notifies nobody: no notification, no webhook, of a post that is gone.
+        created_posts = {e.post_id for e in events if isinstance(e, PostCreated)}
+        gone = uow.post_states.deleted_among(created_posts)
         for event in events:
             if not uow.inbox.record(event):
                 duplicates += 1
                 continue
-            if isinstance(event, PostCreated):
+            if isinstance(event, PostCreated) and event.post_id not in gone:
                 notifications = notifications_of(uow, event)
                 uow.notifications.add(notifications)
                 created.extend(notifications)

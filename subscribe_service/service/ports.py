@@ -57,6 +57,10 @@ class PostStates(abc.ABC):
     """The newest version of each post applied: what an event must be newer than to count."""
 
     @abc.abstractmethod
+    def deleted_among(self, post_ids: Collection[int]) -> set[int]:
+        """Those of the posts whose deletion was applied."""
+
+    @abc.abstractmethod
     def advance(
         self, post_id: int, version: int, title: str | None, deleted_at: datetime | None
     ) -> None:

@@ -63,7 +63,9 @@ def test_an_incorrect_value_is_an_operational_error_that_still_blames_the_data(
 ) -> None:
     error = raised(
         subscribe_deps,
-        lambda c: c.execute(text("INSERT INTO processed_events VALUES ('x', '2020-13-45')")),
+        lambda c: c.execute(
+            text("INSERT INTO processed_events (event_id, processed_at) VALUES ('x', '2020-13-45')")
+        ),
     )
     assert type(error).__name__ == "OperationalError"  # code 1292, unmapped by PyMySQL
     assert blames_the_data(error)

@@ -169,6 +169,14 @@ def test_a_relay_leaves_a_posts_later_events_while_another_holds_an_earlier_one(
         taken = pending_events.claim(connection, limit=100_000)
         claimed.set()
     holder.join(timeout=30)
+    with post_engine.connect() as connection:  # nobody else published them meanwhile
+        unpublished = connection.scalar(
+            select(func.count()).where(
+                post_event_outbox.c.aggregateid == str(created.post_id),
+                post_event_outbox.c.published_at.is_(None),
+            )
+        )
+    assert unpublished == 3
     with post_engine.begin() as connection:  # leave nothing of this test for a running relay
         connection.execute(
             update(post_event_outbox)

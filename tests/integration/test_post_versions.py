@@ -8,8 +8,10 @@ from uuid import uuid4
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from contract.events import PostCreated, PostDeleted, PostEvent, PostUpdated
+from subscribe_service.adapters.tables import notifications
 from subscribe_service.bootstrap import Bootstrapped
 from subscribe_service.service.notifications import latest_notifications, notify_subscribers
 from subscribe_service.service.subscriptions import subscribe
@@ -88,3 +90,21 @@ def test_an_event_older_than_the_applied_version_changes_nothing(
 
     seen = latest_notifications(subscribe_deps.unit_of_work, subscriber_id, 10)
     assert [n.title for n in seen] == ["v3"]
+
+
+def test_a_creation_applied_after_its_posts_deletion_notifies_nobody(
+    subscribe_deps: Bootstrapped,
+) -> None:
+    post_id, author_id, subscriber_id = random_id(), random_id(), random_id()
+    subscribe(subscribe_deps.unit_of_work, subscriber_id, author_id)
+    created, deleted = history(post_id, author_id, edits=0, deleted=True)
+
+    notify_subscribers(subscribe_deps.unit_of_work, [deleted])
+    made, _ = notify_subscribers(subscribe_deps.unit_of_work, [created])  # a reconcile's copy
+
+    assert made == []
+    with subscribe_deps.engine.connect() as connection:
+        rows = connection.scalar(
+            select(func.count()).where(notifications.c.event_id == str(created.event_id))
+        )
+    assert rows == 0

@@ -190,6 +190,10 @@ class FakePostStates(subscribe_ports.PostStates):
     def __init__(self, store: SubscribeStore) -> None:
         self.store = store
 
+    def deleted_among(self, post_ids: Collection[int]) -> set[int]:
+        states = self.store.post_states
+        return {p for p in post_ids if p in states and states[p][2] is not None}
+
     def advance(
         self, post_id: int, version: int, title: str | None, deleted_at: datetime | None
     ) -> None:

@@ -93,3 +93,15 @@ def test_a_retried_creation_of_a_post_deleted_since_says_so() -> None:
     with pytest.raises(PostGone, match="deleted"):
         create_post(uow, NewPost(7, "t", "c"), key="k-1")
     assert store.posts == {}
+
+
+def test_a_replayed_creation_says_the_post_as_it_is_now_never_a_later_title_at_version_1() -> None:
+    store = PostStore()
+    uow = lambda: FakePostUnitOfWork(store)  # noqa: E731
+    first = create_post(uow, NewPost(7, "as created", "c"), key="k-2")
+    edit_post(uow, first.post_id, Edit(7, title="edited"))
+
+    replayed = create_post(uow, NewPost(7, "as created", "c"), key="k-2")
+
+    assert (replayed.event_id, replayed.post_id) == (first.event_id, first.post_id)
+    assert (replayed.title, replayed.version) == ("edited", 2)
