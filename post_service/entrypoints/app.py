@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
 import orjson
@@ -134,12 +134,8 @@ def edit_post(post_id: IdInPath, body: PostEdit, deps: Deps) -> PostPublic:
     PostUpdated event with the post's next version. author_id must be the post's author (this
     reference system has no authentication: the request says who it is)."""
     edit = Edit(body.author_id, body.title, body.content)
-    try:
+    with refused_changes():
         post = use_cases.edit_post(deps.unit_of_work, post_id, edit, deps.after_commit)
-    except use_cases.PostNotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
-    except NotTheAuthor as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
     log.info("post edited", post_id=post_id, version=post.version)
     return public(post)
 
@@ -152,14 +148,21 @@ def edit_post(post_id: IdInPath, body: PostEdit, deps: Deps) -> PostPublic:
 def delete_post(post_id: IdInPath, author_id: IdInQuery, deps: Deps) -> Response:
     """Deletes a post and, in the same transaction, writes its PostDeleted event. author_id
     must be the post's author. Deleting again answers 404: the post is gone either way."""
-    try:
+    with refused_changes():
         event = use_cases.delete_post(deps.unit_of_work, post_id, author_id, deps.after_commit)
+    log.info("post deleted", post_id=post_id, version=event.version)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@contextmanager
+def refused_changes() -> Iterator[None]:
+    """A change the post refuses: 404 when there is no such post, 403 when not its author's."""
+    try:
+        yield
     except use_cases.PostNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     except NotTheAuthor as error:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
-    log.info("post deleted", post_id=post_id, version=event.version)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def public(post: Post) -> PostPublic:

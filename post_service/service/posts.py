@@ -73,10 +73,7 @@ def edit_post(
     """Changes the post and writes its PostUpdated event in the same transaction. The post's row
     is locked from the read to the commit, so two edits of one post take their versions in turn."""
     with unit_of_work() as uow:
-        post = uow.posts.get(post_id, for_update=True)
-        if post is None:
-            raise PostNotFound(post_id)
-        edited, event = post.edited(edit, now())
+        edited, event = locked(uow, post_id).edited(edit, now())
         uow.posts.save(edited)
         uow.outbox.append(event)
         uow.commit()
@@ -93,16 +90,21 @@ def delete_post(
 ) -> PostDeleted:
     """Deletes the post and writes its PostDeleted event in the same transaction."""
     with unit_of_work() as uow:
-        post = uow.posts.get(post_id, for_update=True)
-        if post is None:
-            raise PostNotFound(post_id)
-        event = post.deleted(author_id, now())
+        event = locked(uow, post_id).deleted(author_id, now())
         uow.posts.remove(post_id)
         uow.outbox.append(event)
         uow.commit()
     if after_commit is not None:
         after_commit(event)
     return event
+
+
+def locked(uow: UnitOfWork, post_id: int) -> Post:
+    """The post, its row locked until the transaction ends: changes of one post take turns."""
+    post = uow.posts.get(post_id, for_update=True)
+    if post is None:
+        raise PostNotFound(post_id)
+    return post
 
 
 def purge_expired_keys(unit_of_work: Callable[[], UnitOfWork], limit: int = 5000) -> int:

@@ -99,6 +99,18 @@ def test_a_bad_edit_gets_422_naming_the_field(
     assert field in {str(part) for error in response.json()["detail"] for part in error["loc"]}
 
 
+def test_a_change_by_another_author_gets_403_and_of_no_post_404(posts: TestClient) -> None:
+    created = posts.post("/posts", json={"author_id": 1, "title": "t", "content": ""}).json()
+    mine = f"/posts/{created['post_id']}"
+
+    assert posts.patch(mine, json={"author_id": 2, "title": "x"}).status_code == 403
+    assert posts.delete(mine, params={"author_id": 2}).status_code == 403
+    assert posts.patch("/posts/999999", json={"author_id": 1, "title": "x"}).status_code == 404
+    assert posts.delete("/posts/999999", params={"author_id": 1}).status_code == 404
+    assert posts.patch(mine, json={"author_id": 1, "title": "x"}).json()["version"] == 2
+    assert posts.delete(mine, params={"author_id": 1}).status_code == 204
+
+
 def test_a_method_no_route_of_a_path_has_gets_405_naming_every_method_it_has(
     posts: TestClient,
 ) -> None:
