@@ -19,12 +19,17 @@ from confluent_kafka import (
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from chassis.kafka_headers import header_pairs
+from chassis.watchdog import exit_if_stuck
 from subscribe_service.adapters.dead_letters import DeadLetters
 from subscribe_service.settings import Settings
 
 log = structlog.get_logger()
 # Longer than a Kafka outage the fault matrix survives (30 s) and the group's session timeout.
 UNASSIGNED_LIMIT_S = 60.0
+# Commit attempts are retried for COMMIT_RETRY_S; one attempt ends by itself within librdkafka's
+# socket.timeout.ms (60 s). A commit still running after both is stuck: the process exits.
+COMMIT_RETRY_S = 30.0
+COMMIT_LIMIT_S = COMMIT_RETRY_S + 60.0 + 10.0
 # librdkafka's own lines (a broker gone, say) go through logging, as JSON like the rest; the
 # clients hand them over in poll(), consume() and flush().
 CLIENT_LOG = logging.getLogger("librdkafka")
@@ -143,7 +148,8 @@ class EventStream:
         self.out_of_range.add(partition)
 
     def commit(self, messages: Sequence[Message]) -> None:
-        """Commits, per partition, the offset after the last message of the batch."""
+        """Commits, per partition, the offset after the last message of the batch. A commit that
+        never returns (COMMIT_LIMIT_S) ends the process, for its supervisor to start it anew."""
         last: dict[tuple[str, int], int] = {}
         for message in messages:
             topic, partition, offset = position(message)
@@ -152,11 +158,12 @@ class EventStream:
         retrying = Retrying(
             retry=retry_if_exception(_retriable),
             wait=wait_exponential(multiplier=0.1, max=2),
-            stop=stop_after_delay(30),
+            stop=stop_after_delay(COMMIT_RETRY_S),
             reraise=True,
         )
         try:
-            retrying(self.consumer.commit, offsets=offsets, asynchronous=False)
+            with exit_if_stuck(COMMIT_LIMIT_S):
+                retrying(self.consumer.commit, offsets=offsets, asynchronous=False)
         except KafkaException as error:
             if error.args[0].fatal():
                 raise
