@@ -1,8 +1,11 @@
-"""The Debezium connectors' configurations, rendered from one template for MySQL and MariaDB.
+"""The Kafka Connect connectors' configurations, rendered from one template for MySQL and MariaDB.
 
 `outbox-connector` runs Debezium's Outbox Event Router: the events topic carries the events
-themselves. `outbox-raw-connector` (optional, for learning and for the tutorial's walkthrough)
-publishes Debezium's raw change events of the outbox table, as the tutorial shows them.
+themselves, what happened. `post-state-connector` captures the `posts` table itself, and
+`read-model-sink`, Debezium's JDBC sink, applies those changes to a copy of it in the subscribe
+database: a replica that says what is. `outbox-raw-connector` (optional, for learning and for the
+tutorial's walkthrough) publishes Debezium's raw change events of the outbox table, as the tutorial
+shows them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from contract.events import EVENT_TYPE_HEADER, TOPIC_PREFIX
 TEMPLATE: Final = Path(__file__).with_name("connectors.json")
 EVENTS_CONNECTOR: Final = "outbox-connector"
 RAW_CONNECTOR: Final = "outbox-raw-connector"
+STATE_CONNECTOR: Final = "post-state-connector"
+READ_MODEL_SINK: Final = "read-model-sink"
+# What `make up` and compose register, sources before the sink that reads one of them.
+REGISTERED: Final = (EVENTS_CONNECTOR, STATE_CONNECTOR, READ_MODEL_SINK)
 OUTBOX_TABLE: Final = "post_service_db.post_event_outbox"
+POSTS_TABLE: Final = "post_service_db.posts"
 # Our placeholders are lower_snake_case; ${env:...} and ${routedByValue} belong to Kafka Connect
 # and Debezium and pass through untouched.
 _PLACEHOLDER: Final = re.compile(r"\$\{([a-z_]+)\}")
@@ -37,16 +45,32 @@ class Flavour(StrEnum):
             Flavour.MARIADB: "io.debezium.connector.mariadb.MariaDbConnector",
         }[self]
 
+    @property
+    def jdbc_scheme(self) -> str:
+        """The JDBC URL's scheme; the sink picks its SQL dialect from the server it reaches."""
+        return str(self)
+
 
 # What the template takes from the wire contract (contract/events.py), so it cannot drift.
 CONTRACT: Final = {"topic_prefix": TOPIC_PREFIX, "event_type_header": EVENT_TYPE_HEADER}
 
 
+def is_sink(name: str) -> bool:
+    return name in json.loads(TEMPLATE.read_text())["sinks"]
+
+
 def _template(name: str) -> dict[str, str]:
-    """The connector's entries, with the contract's names filled in."""
+    """The connector's entries, with the contract's names filled in; `_comment`s left out."""
     document = json.loads(TEMPLATE.read_text())
-    entries = {**document["common"], **document["connectors"][name]}
-    return {key: _fill(value, CONTRACT, strict=False) for key, value in entries.items()}
+    if name in document["sinks"]:
+        entries = document["sinks"][name]
+    else:
+        entries = {**document["common"], **document["connectors"][name]}
+    return {
+        key: _fill(value, CONTRACT, strict=False)
+        for key, value in entries.items()
+        if not key.startswith("_")
+    }
 
 
 def _fill(value: str, values: dict[str, str], strict: bool = True) -> str:
@@ -65,14 +89,23 @@ def render(
     database_host: str,
     database_port: int,
     kafka_bootstrap_servers: str,
+    read_model_db_host: str = "",
+    read_model_db_port: int = 0,
 ) -> dict[str, str]:
-    """One connector's config for one flavour; the flavours differ only in the connector class."""
+    """One connector's config for one flavour. The flavours differ only in a source's connector
+    class and in the sink's JDBC URL scheme. A sink needs read_model_db_host and _port."""
     values = {
         "database_host": database_host,
         "database_port": str(database_port),
         "kafka_bootstrap_servers": kafka_bootstrap_servers,
+        "jdbc_scheme": flavour.jdbc_scheme,
     }
+    if read_model_db_host:
+        values |= {"read_model_db_host": read_model_db_host}
+        values |= {"read_model_db_port": str(read_model_db_port)}
     config = {key: _fill(value, values) for key, value in _template(name).items()}
+    if is_sink(name):
+        return config
     return {"connector.class": flavour.connector_class, **config}
 
 
@@ -87,8 +120,22 @@ def raw_topic() -> str:
     return f"{_template(RAW_CONNECTOR)['topic.prefix']}.{OUTBOX_TABLE}"
 
 
+def state_topic() -> str:
+    """Where the posts table's change events go, and what the read model's sink reads."""
+    return f"{_template(STATE_CONNECTOR)['topic.prefix']}.{POSTS_TABLE}"
+
+
+def sink_dead_letter_topic(name: str) -> str:
+    """Where a sink sets aside what it cannot convert (Kafka Connect's errors.deadletterqueue)."""
+    return _template(name)["errors.deadletterqueue.topic.name"]
+
+
 def output_topic(name: str) -> str:
-    return events_topic("post") if name == EVENTS_CONNECTOR else raw_topic()
+    return {
+        EVENTS_CONNECTOR: events_topic("post"),
+        RAW_CONNECTOR: raw_topic(),
+        STATE_CONNECTOR: state_topic(),
+    }[name]
 
 
 def heartbeat_topic(name: str) -> str:

@@ -1,6 +1,7 @@
-"""Registers the outbox connector once Kafka Connect is healthy: `python -m connect.register`
-(`--raw` also registers the raw change-event connector; `--reset` first starts the outbox
-connector afresh, for when the binlog it needs was purged: see docs/reliability.md).
+"""Registers the connectors once Kafka Connect is healthy: `python -m connect.register`.
+The outbox connector, the posts table's capture and the read model's sink by default; `--raw`
+also registers the raw change-event connector; `--reset` first starts the sources afresh, for
+when the binlog they need was purged: see docs/reliability.md.
 
 Idempotent: topics are created only if missing, the config is PUT only when it differs, and it
 returns once each connector is in place (see `check_in_place`), or fails saying what to do. Under
@@ -22,13 +23,16 @@ from pydantic_settings import BaseSettings
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from connect.connector import (
-    EVENTS_CONNECTOR,
     RAW_CONNECTOR,
+    REGISTERED,
+    STATE_CONNECTOR,
     Flavour,
     heartbeat_topic,
+    is_sink,
     output_topic,
     render,
     schema_history_topic,
+    sink_dead_letter_topic,
 )
 from deploy import parts
 
@@ -39,10 +43,13 @@ class RegistrationSettings(BaseSettings):
     connect_url: str = parts.CONNECT.url
     kafka_bootstrap_servers: str = parts.KAFKA.address
     connector_flavour: Flavour = Flavour.MARIADB
-    connectors: list[str] = [EVENTS_CONNECTOR]
+    connectors: list[str] = list(REGISTERED)
     # Where Kafka Connect reaches the post database (a container name under compose).
     connector_db_host: str = "127.0.0.1"
     connector_db_port: int = parts.POST_DB.port
+    # ... and the subscribe database, where the read model's sink writes.
+    read_model_db_host: str = "127.0.0.1"
+    read_model_db_port: int = parts.SUBSCRIBE_DB.port
     events_partitions: int = 3
     ready_timeout_s: float = 120.0
 
@@ -52,17 +59,26 @@ class NotReady(Exception):
 
 
 def ensure_topics(settings: RegistrationSettings, name: str) -> None:
-    """Creates the connector's output and heartbeat topics if they do not exist.
+    """Creates a source's output and heartbeat topics, or a sink's dead-letter topic, if they do
+    not exist.
+    The posts table's changes are compacted: the newest change of each post is kept for good,
+    so a read model can be rebuilt from the topic.
 
     Not its schema-history topic: Debezium creates that one itself, kept forever and never
     compacted, when it starts with no stored position. Given one made beforehand, Debezium 3.5
     checks its settings twice on a thread pool that the first check shuts down, and the task
     FAILS now and then with a RejectedExecutionException."""
-    topics = [
-        NewTopic(output_topic(name), num_partitions=settings.events_partitions),
-        # One key per connector: only the newest heartbeat is worth keeping.
-        NewTopic(heartbeat_topic(name), num_partitions=1, config={"cleanup.policy": "compact"}),
-    ]
+    if is_sink(name):
+        # Made here with the broker's replication factor: Connect would ask for 3 by default.
+        topics = [NewTopic(sink_dead_letter_topic(name), num_partitions=1)]
+    else:
+        output = {"cleanup.policy": "compact"} if name == STATE_CONNECTOR else {}
+        partitions = settings.events_partitions
+        topics = [
+            NewTopic(output_topic(name), num_partitions=partitions, config=output),
+            # One key per connector: only the newest heartbeat is worth keeping.
+            NewTopic(heartbeat_topic(name), num_partitions=1, config={"cleanup.policy": "compact"}),
+        ]
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
     for topic, future in admin.create_topics(topics).items():
         try:
@@ -73,16 +89,22 @@ def ensure_topics(settings: RegistrationSettings, name: str) -> None:
                 raise
 
 
-def apply_config(client: httpx.Client, settings: RegistrationSettings, name: str) -> None:
-    """Creates or updates the connector; leaves it alone when it already runs this config, since
-    an update restarts its task."""
-    config = render(
+def render_for(settings: RegistrationSettings, name: str) -> dict[str, str]:
+    return render(
         name,
         settings.connector_flavour,
         database_host=settings.connector_db_host,
         database_port=settings.connector_db_port,
         kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+        read_model_db_host=settings.read_model_db_host,
+        read_model_db_port=settings.read_model_db_port,
     )
+
+
+def apply_config(client: httpx.Client, settings: RegistrationSettings, name: str) -> None:
+    """Creates or updates the connector; leaves it alone when it already runs this config, since
+    an update restarts its task."""
+    config = render_for(settings, name)
     url = f"/connectors/{name}/config"
     current = client.get(url)
     if current.status_code == 200 and current.json() == {"name": name, **config}:
@@ -105,9 +127,10 @@ def wait_until(check: Callable[[], None], settings: RegistrationSettings) -> Non
 
 def check_in_place(name: str, status: dict[str, Any], offsets: list[Any]) -> str:
     """Whether a connector is in place, from Kafka Connect's answers to its GET .../status and
-    .../offsets: it has stored a binlog position, and it runs, or was paused on purpose (relay
-    modes `polling` and `direct` pause the outbox connector). Returns that state; raises NotReady
-    while it gets there, and RuntimeError when it cannot get there by itself."""
+    .../offsets: a source has stored a binlog position, and it runs, or was paused on purpose
+    (relay modes `polling` and `direct` pause the outbox connector); a sink runs. Returns that
+    state; raises NotReady while it gets there, and RuntimeError when it cannot get there by
+    itself."""
     state = str(status["connector"]["state"])
     tasks = status["tasks"]
     failed = [task for task in tasks if task["state"] == "FAILED"]
@@ -133,7 +156,7 @@ def check_in_place(name: str, status: dict[str, Any], offsets: list[Any]) -> str
         raise NotReady(f"connector is {state}")
     if any(task["state"] != "RUNNING" for task in tasks):
         raise NotReady("a task is not running yet")
-    if not offsets:
+    if not offsets and not is_sink(name):
         raise NotReady("the connector has not stored a binlog position yet")
     return state
 
@@ -142,9 +165,11 @@ def register(settings: RegistrationSettings) -> None:
     with httpx.Client(base_url=settings.connect_url, timeout=10) as client:
 
         def connect_is_up() -> None:
-            plugins = client.get("/connector-plugins").json()
-            if settings.connector_flavour.connector_class not in {p["class"] for p in plugins}:
-                raise NotReady("the Debezium connector plugin is not loaded")
+            plugins = {p["class"] for p in client.get("/connector-plugins").json()}
+            for name in settings.connectors:
+                wanted = render_for(settings, name)["connector.class"]
+                if wanted not in plugins:
+                    raise NotReady(f"the plugin of {name} is not loaded: {wanted}")
 
         wait_until(connect_is_up, settings)
         for name in settings.connectors:
@@ -212,7 +237,8 @@ def main() -> int:
     if "--reset" in sys.argv[1:]:
         registered = httpx.get(f"{settings.connect_url}/connectors", timeout=10).json()
         for name in registered:
-            reset(settings, name)
+            if not is_sink(name):  # a sink has no binlog position; it reads on from its offsets
+                reset(settings, name)
     if "--raw" in sys.argv[1:]:
         settings.connectors.append(RAW_CONNECTOR)
     register(settings)

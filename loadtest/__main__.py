@@ -108,6 +108,7 @@ def failed(summary: dict[str, Any]) -> bool:
         or summary["doubled_posts"]
         or summary["order_violations"]
         or summary["changes_lost"]
+        or (summary["read_model"] is not None and summary["read_model"]["converged_s"] is None)
         or at_receiver
     )
 

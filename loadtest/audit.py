@@ -3,7 +3,8 @@
 It reads the subscribe service's notifications table directly: the notification's commit time
 (`notified_at`) and the post's creation time both come from the databases, to the microsecond.
 With webhooks on, it also audits what the run's receiver got: every (event, subscriber) pair at
-least once, and once after the receiver's dedupe by `webhook-id`.
+least once, and once after the receiver's dedupe by `webhook-id`. And it audits the read model:
+the JDBC sink's copy (`post_replicas`) must equal the post database's `posts`, row for row.
 """
 
 from __future__ import annotations
@@ -12,16 +13,28 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 import aiohttp
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnClause, Engine, Table, func, literal_column, select
 
 from loadtest.generator import Changed, Sent
 from loadtest.receiver import Receiver
 from post_service.adapters.tables import posts
-from subscribe_service.adapters.tables import notifications, post_states, processed_events
+from subscribe_service.adapters.tables import (
+    notifications,
+    post_replicas,
+    post_states,
+    processed_events,
+)
 
 TITLES_PER_QUERY = 500  # the titles one IN (...) looks up
+# One row of `posts`, or of its replica, as 64 bits of the MD5 of every column the two share;
+# a table's checksum is its row count and the XOR of its rows' digests.
+_ROW_DIGEST: ColumnClause[Any] = literal_column(
+    "CAST(CONV(LEFT(MD5(CONCAT_WS(0x1f, post_id, author_id, title, content, created_at,"
+    " version, IFNULL(updated_at, '-'))), 16), 16, 10) AS UNSIGNED)"
+)
 
 
 def batched(items: list[str], size: int) -> Iterator[list[str]]:
@@ -71,6 +84,15 @@ class ReceiverAudit:
     unverified: int = 0  # requests whose signature did not verify
     misrouted: int = 0  # deliveries at another subscriber's path
     changed: int = 0  # webhook-ids sent again with other bytes
+
+
+@dataclass
+class ReadModelAudit:
+    """The read model against its source, once the load ended."""
+
+    rows: int  # in the post database's posts table
+    differing_rows: int  # post ids whose row is missing, extra or different in the replica
+    converged_s: float | None  # from the end of the load until the checksums matched
 
 
 class Audience:
@@ -260,6 +282,30 @@ class Auditor:
             changes_lost=self.edits_not_applied(changed or [])
             + self.deletions_not_applied(changed or []),
         )
+
+    def checksums(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(rows, XOR of row digests) of the source table and of the read model."""
+
+        def checksum(engine: Engine, table: Table) -> tuple[int, int]:
+            digests = func.coalesce(func.bit_xor(_ROW_DIGEST), 0)
+            with engine.connect() as connection:
+                count, digest = connection.execute(
+                    select(func.count(), digests).select_from(table)
+                ).one()
+            return int(count), int(digest)
+
+        return checksum(self.post_engine, posts), checksum(self.engine, post_replicas)
+
+    def differing_rows(self) -> int:
+        """Post ids whose row the read model lacks, has in excess, or holds otherwise."""
+
+        def digests(engine: Engine, table: Table) -> dict[int, int]:
+            with engine.connect() as connection:
+                rows = connection.execute(select(table.c.post_id, _ROW_DIGEST).select_from(table))
+                return {int(post_id): int(digest) for post_id, digest in rows}
+
+        source, replica = digests(self.post_engine, posts), digests(self.engine, post_replicas)
+        return sum(source.get(key) != replica.get(key) for key in source.keys() | replica.keys())
 
     def edits_not_applied(self, changed: list[Changed]) -> int:
         """Edits answered 200 whose version the consumer has not applied yet."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadtest.audit import AuditResult, ReceiverAudit
+from loadtest.audit import AuditResult, ReadModelAudit, ReceiverAudit
 from loadtest.faults import FaultWindow
 from loadtest.generator import Changed, Sent
 
@@ -41,6 +41,7 @@ class Run:
     faults: list[FaultWindow]
     receiver: ReceiverAudit | None = None  # with webhooks: what reached the run's receiver
     changed: list[Changed] = field(default_factory=list)  # edits and deletions, if any
+    read_model: ReadModelAudit | None = None  # the JDBC sink's copy against the posts table
 
     def recovery_s(self, window: FaultWindow) -> float | None:
         """From the end of a fault to the last notification of a post created before that end."""
@@ -76,6 +77,7 @@ class Run:
             },
             "order_violations": self.audit.order_violations,
             "changes_lost": self.audit.changes_lost,
+            "read_model": None if self.read_model is None else asdict(self.read_model),
             "delivered": self.audit.delivered,
             "lost": len(self.audit.lost_events),
             "duplicated": len(self.audit.duplicated_events),
@@ -123,6 +125,20 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def read_model_line(read_model: dict[str, Any] | None) -> str:
+    if read_model is None:
+        return "read model: not audited"
+    if read_model["converged_s"] is None:
+        return (
+            f"read model: NOT converged, {read_model['differing_rows']} of "
+            f"{read_model['rows']} rows differ from the posts table"
+        )
+    return (
+        f"read model: equal to the posts table ({read_model['rows']} rows) "
+        f"{read_model['converged_s']:g} s after the load ended"
+    )
+
+
 def table(summary: dict[str, Any]) -> str:
     lines = [
         f"rate {summary['rate']:g}/s for {summary['duration_s']:g}s, "
@@ -141,6 +157,7 @@ def table(summary: dict[str, Any]) -> str:
         )
         + f"; not applied: {summary['changes_lost']}"
         + f"; posts whose events were applied out of order: {summary['order_violations']}",
+        read_model_line(summary["read_model"]),
         f"{'ms':<6}" + "".join(f"{name:>10}" for name in [*PERCENTILES, "max"]),
     ]
     rows = [("http", summary["http_ms"]), ("e2e", summary["e2e_ms"])]

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from chassis.database import create_engine
 from deploy import parts
-from loadtest.audit import Audience, Auditor
+from loadtest.audit import Audience, Auditor, ReadModelAudit
 from loadtest.faults import Fault, inject
 from loadtest.generator import Changed, Sent, change_at_rate, post_at_rate
 from loadtest.receiver import Receiver
@@ -162,10 +162,12 @@ async def run_with(scenario: Scenario, auditor: Auditor, receiver: Receiver | No
         connections=scenario.connections,
     )
     changed = await changing
+    load_ended = time.monotonic()
     windows = list(await asyncio.gather(*injected))
     await asyncio.to_thread(auditor.resolve_unknown, sent)
     await wait_for_delivery(auditor, sent, scenario.drain_timeout_s, receiver)
     await wait_for_changes(auditor, changed, scenario.drain_timeout_s)
+    read_model = await wait_for_read_model(auditor, load_ended, scenario.drain_timeout_s)
     printer.cancel()
     await progress.print_line()
     return Run(
@@ -178,7 +180,24 @@ async def run_with(scenario: Scenario, auditor: Auditor, receiver: Receiver | No
         audit=auditor.audit(sent, changed),
         faults=windows,
         receiver=None if receiver is None else audience.audit_receiver(receiver, sent, started),
+        read_model=read_model,
     )
+
+
+async def wait_for_read_model(
+    auditor: Auditor, load_ended: float, timeout_s: float
+) -> ReadModelAudit:
+    """Polls until the read model's checksum equals its source's, or the deadline passes; then
+    counts the rows that differ (0 once converged)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        source, replica = await asyncio.to_thread(auditor.checksums)
+        if source == replica:
+            return ReadModelAudit(source[0], 0, round(time.monotonic() - load_ended, 2))
+        if time.monotonic() >= deadline:
+            differing = await asyncio.to_thread(auditor.differing_rows)
+            return ReadModelAudit(source[0], differing, None)
+        await asyncio.sleep(0.5)
 
 
 async def wait_for_changes(auditor: Auditor, changed: list[Changed], timeout_s: float) -> None:

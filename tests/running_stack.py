@@ -59,6 +59,11 @@ def post_db_as_admin(sql: str) -> list[list[str]]:
     return databases.query_as_admin(Layout.from_env(), databases.POST_DB, sql)
 
 
+def subscribe_db_as_admin(sql: str) -> list[list[str]]:
+    """Runs SQL on the subscribe database as its administrator, over the native stack's socket."""
+    return databases.query_as_admin(Layout.from_env(), databases.SUBSCRIBE_DB, sql)
+
+
 def metric(name: str) -> float:
     """One sample of the consumer's Prometheus metrics."""
     for line in httpx.get(CONSUMER_METRICS_URL, timeout=5).text.splitlines():

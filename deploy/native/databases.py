@@ -48,6 +48,7 @@ SUBSCRIBE_DB = DatabaseServer(
     password_variables={
         "subscribe_service_password": "SUBSCRIBE_SERVICE_DB_PASSWORD",
         "subscribe_migrator_password": "SUBSCRIBE_MIGRATOR_DB_PASSWORD",
+        "read_model_sink_password": "READ_MODEL_SINK_DB_PASSWORD",
     },
 )
 SERVERS = (POST_DB, SUBSCRIBE_DB)

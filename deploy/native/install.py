@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -55,8 +56,11 @@ def ensure_mariadb() -> None:
 
 
 def ensure_jars(layout: Layout) -> None:
-    """Resolves Kafka, Kafka Connect and Debezium into the cache, once per set of versions."""
+    """Resolves Kafka, Kafka Connect and Debezium into the cache, once per set of versions and
+    of artifacts (a plugin added to the pom is resolved at the next `make up`)."""
+    pom = REPO / "deploy" / "native" / "pom.xml"
     wanted = "".join(f"{key}={VERSIONS[key]}\n" for key in MAVEN_VERSIONS)
+    wanted += f"POM_SHA256={hashlib.sha256(pom.read_bytes()).hexdigest()}\n"
     if layout.installed_marker.exists() and layout.installed_marker.read_text() == wanted:
         return
     log.info("resolving Kafka and Debezium from Maven Central", cache=str(layout.libs.parent))
@@ -68,7 +72,7 @@ def ensure_jars(layout: Layout) -> None:
             "-q",
             "-B",
             "-f",
-            str(REPO / "deploy" / "native" / "pom.xml"),
+            str(pom),
             "package",
             f"-Dkafka.version={VERSIONS['KAFKA_VERSION']}",
             f"-Dscala.version={VERSIONS['SCALA_VERSION']}",

@@ -21,6 +21,7 @@ outbox_set_variable() {
     subscribe_service_db)
         outbox_set_variable subscribe_service_password "$SUBSCRIBE_SERVICE_DB_PASSWORD"
         outbox_set_variable subscribe_migrator_password "$SUBSCRIBE_MIGRATOR_DB_PASSWORD"
+        outbox_set_variable read_model_sink_password "$READ_MODEL_SINK_DB_PASSWORD"
         ;;
     esac
     cat "/outbox/mysql/$OUTBOX_DATABASE.sql"

@@ -13,6 +13,7 @@ import chassis.unit_of_work
 from contract.events import PostEvent
 from subscribe_service.adapters.tables import (
     notifications,
+    post_replicas,
     post_states,
     processed_events,
     subscriptions,
@@ -26,12 +27,14 @@ from subscribe_service.domain.deliveries import (
     Status,
     Verdict,
 )
+from subscribe_service.domain.feed import FeedEntry
 from subscribe_service.domain.notifications import Notification
 from subscribe_service.domain.webhooks import Endpoint
 from subscribe_service.service.ports import (
     Backlog,
     Deliveries,
     Endpoints,
+    Feed,
     Inbox,
     Notifications,
     PostStates,
@@ -149,6 +152,34 @@ class SqlNotifications(Notifications):
                 row.current_title,
                 loaded(row.post_created_at),
                 loaded(row.notified_at),
+            )
+            for row in rows
+        ]
+
+
+class SqlFeed(Feed):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def latest_for(self, subscriber_id: int, limit: int) -> list[FeedEntry]:
+        replica = post_replicas
+        rows = self.connection.execute(
+            select(replica, notifications.c.notified_at)
+            .select_from(notifications.join(replica, replica.c.post_id == notifications.c.post_id))
+            .where(notifications.c.subscriber_id == subscriber_id)
+            .order_by(notifications.c.notification_id.desc())
+            .limit(limit)
+        )
+        return [
+            FeedEntry(
+                post_id=row.post_id,
+                author_id=row.author_id,
+                title=row.title,
+                content=row.content,
+                created_at=loaded(row.created_at),
+                version=row.version,
+                updated_at=loaded(row.updated_at) if row.updated_at else None,
+                notified_at=loaded(row.notified_at),
             )
             for row in rows
         ]
@@ -411,5 +442,6 @@ class SqlUnitOfWork(chassis.unit_of_work.SqlUnitOfWork, UnitOfWork):
         self.inbox = SqlInbox(connection)
         self.notifications = SqlNotifications(connection)
         self.post_states = SqlPostStates(connection)
+        self.feed = SqlFeed(connection)
         self.endpoints = SqlEndpoints(connection)
         self.deliveries = SqlDeliveries(connection)

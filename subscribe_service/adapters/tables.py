@@ -12,6 +12,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -81,6 +82,26 @@ post_states = Table(
     Column("version", Integer, nullable=False),
     Column("title", String(TITLE_MAX_CHARS), nullable=True),  # None once deleted
     Column("deleted_at", DATETIME(fsp=6), nullable=True),
+)
+
+# The read model: a copy of the post database's posts, written by Debezium's JDBC sink (Kafka
+# Connect, as read_model_sink), never by this service. replicated_at is the server's, at each write.
+post_replicas = Table(
+    "post_replicas",
+    metadata,
+    Column("post_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("author_id", BigInteger, nullable=False),
+    Column("title", String(TITLE_MAX_CHARS), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", DATETIME(fsp=6), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DATETIME(fsp=6), nullable=True),
+    Column(
+        "replicated_at",
+        DATETIME(fsp=6),
+        nullable=False,
+        server_default=text("CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)"),
+    ),
 )
 
 webhook_endpoints = Table(

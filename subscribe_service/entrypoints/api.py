@@ -1,4 +1,5 @@
-"""The subscribe service's HTTP API: subscriptions, and the notifications a subscriber received."""
+"""The subscribe service's HTTP API: subscriptions, the notifications a subscriber received, and
+their feed, read from the read model."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from chassis.error_responses import BODY_UNREADABLE, JSONBodyRoute
 from chassis.logs import configure_logging
 from subscribe_service.bootstrap import Bootstrapped, bootstrap
 from subscribe_service.entrypoints.schemas import (
+    FeedEntryPublic,
     NotificationPublic,
     SubscriptionCreate,
     SubscriptionPublic,
@@ -79,11 +81,39 @@ def list_notifications(
     ]
 
 
+feed = APIRouter(prefix="/feed", tags=["feed"], route_class=JSONBodyRoute)
+
+
+@feed.get("", response_model=list[FeedEntryPublic])
+def read_feed(
+    subscriber_id: IdInQuery,
+    uow: UnitOfWorkFactory,
+    limit: Annotated[int, Query(ge=1, le=1000), URL_INTEGER] = 50,
+) -> list[FeedEntryPublic]:
+    """The posts the subscriber was notified of, newest notification first, with their title
+    and content as they are now, from the read model (a copy of the post database's posts kept by
+    a Kafka Connect JDBC sink). A deleted post is not listed; an edit or a new post shows once the
+    sink has written it, typically within a second."""
+    return [
+        FeedEntryPublic(
+            post_id=e.post_id,
+            author_id=e.author_id,
+            title=e.title,
+            content=e.content,
+            version=e.version,
+            created_at=e.created_at,
+            updated_at=e.updated_at,
+            notified_at=e.notified_at,
+        )
+        for e in notification_cases.feed(uow, subscriber_id, limit)
+    ]
+
+
 def create_app(deps: Bootstrapped) -> FastAPI:
     app = create_api(
         service="subscribe",
         engine=deps.engine,
-        routers=[subscriptions, notifications, webhooks],
+        routers=[subscriptions, notifications, feed, webhooks],
         # The largest valid body, every character of its 2,048-character url escaped as a
         # surrogate pair (12 bytes), is about 25 KB: a body a little over a bound still fits.
         max_body_bytes=64 * 1024,

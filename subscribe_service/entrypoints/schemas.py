@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.api import Id
-from contract.events import TITLE_MAX_CHARS
+from contract.events import TITLE_MAX_CHARS, VERSION_MAX
 
 
 class SubscriptionCreate(BaseModel):
@@ -22,6 +22,17 @@ class SubscriptionCreate(BaseModel):
 class SubscriptionPublic(BaseModel):
     subscriber_id: Id
     author_id: Id
+
+
+class FeedEntryPublic(BaseModel):
+    post_id: Id
+    author_id: Id
+    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX_CHARS)]
+    content: str
+    version: Annotated[int, Field(ge=1, le=VERSION_MAX)]
+    created_at: datetime = Field(description="When the post was created")
+    updated_at: datetime | None = Field(description="The last edit's time; null if never edited")
+    notified_at: datetime = Field(description="When the subscriber's notification was committed")
 
 
 class NotificationPublic(BaseModel):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from contract.events import PostCreated, PostDeleted, PostEvent
 from subscribe_service.domain.deliveries import NewDelivery
+from subscribe_service.domain.feed import FeedEntry
 from subscribe_service.domain.notifications import Notification
 from subscribe_service.service.ports import UnitOfWork
 
@@ -60,6 +61,11 @@ def notifications_of(uow: UnitOfWork, event: PostCreated) -> list[Notification]:
         )
         for subscriber_id in uow.subscriptions.subscribers_of(event.author_id, at=event.created_at)
     ]
+
+
+def feed(unit_of_work: Callable[[], UnitOfWork], subscriber_id: int, limit: int) -> list[FeedEntry]:
+    with unit_of_work() as uow:
+        return uow.feed.latest_for(subscriber_id, limit)
 
 
 def latest_notifications(

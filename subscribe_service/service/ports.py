@@ -17,6 +17,7 @@ from subscribe_service.domain.deliveries import (
     Status,
     Verdict,
 )
+from subscribe_service.domain.feed import FeedEntry
 from subscribe_service.domain.notifications import Notification
 from subscribe_service.domain.webhooks import Endpoint
 
@@ -66,6 +67,14 @@ class PostStates(abc.ABC):
     ) -> None:
         """Takes the post to this version, its title and deletion with it, if the version is
         newer than the one applied; an older or equal one changes nothing."""
+
+
+class Feed(abc.ABC):
+    """Reads the read model, which Kafka Connect writes: nothing here writes it."""
+
+    @abc.abstractmethod
+    def latest_for(self, subscriber_id: int, limit: int) -> list[FeedEntry]:
+        """The posts the subscriber was notified of that the read model holds, newest first."""
 
 
 class Endpoints(abc.ABC):
@@ -140,12 +149,14 @@ class Deliveries(abc.ABC):
 
 
 class UnitOfWork(chassis.unit_of_work.UnitOfWork):
-    """One transaction over subscriptions, the inbox, notifications, endpoints and deliveries."""
+    """One transaction over subscriptions, the inbox, notifications, endpoints and deliveries,
+    and the read model's feed."""
 
     subscriptions: Subscriptions
     inbox: Inbox
     notifications: Notifications
     post_states: PostStates
+    feed: Feed
     endpoints: Endpoints
     deliveries: Deliveries
 

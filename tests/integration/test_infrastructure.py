@@ -12,6 +12,9 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 
 from connect.connector import EVENTS_CONNECTOR, Flavour, events_topic, render, schema_history_topic
 from deploy import parts
+from deploy.native import databases
+from deploy.native.layout import Layout
+from deploy.native.secrets import ensure_secrets
 from tests.running_stack import CONNECT_URL, KAFKA, REPO
 
 
@@ -75,3 +78,16 @@ def test_every_database_server_commits_durably(server: parts.Part) -> None:
             "SELECT @@GLOBAL.sync_binlog, @@GLOBAL.innodb_flush_log_at_trx_commit, @@GLOBAL.log_bin"
         )
         assert cursor.fetchone() == (1, 1, 1)
+
+
+@pytest.mark.parametrize("server", databases.SERVERS, ids=lambda s: s.part.name)
+def test_applying_the_users_and_grants_writes_nothing_to_the_binlog(
+    server: databases.DatabaseServer,
+) -> None:
+    # `make up` applies them at every start; in the binlog they would leave a restarted Debezium
+    # skipping real events (docs/reliability.md, "a connector restarted after DDL").
+    layout = Layout.from_env()
+    position = "SELECT @@gtid_binlog_pos"
+    before = databases.query_as_admin(layout, server, position)
+    databases.apply_users(layout, server, ensure_secrets(layout))
+    assert databases.query_as_admin(layout, server, position) == before

@@ -117,3 +117,48 @@ def test_the_subscribe_service_cannot_change_the_schema(statement: str) -> None:
         SUBSCRIBE_SERVER, "subscribe_service", "SUBSCRIBE_SERVICE_DB_PASSWORD", statement
     )
     assert code in DENIED
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT * FROM subscribe_service_db.notifications",
+        "INSERT INTO subscribe_service_db.subscriptions (author_id, subscriber_id) VALUES (1, 2)",
+        "DROP TABLE subscribe_service_db.post_replicas",
+        "ALTER TABLE subscribe_service_db.post_replicas ADD COLUMN x INT",
+        "CREATE TABLE subscribe_service_db.intruder (id INT)",
+        "SELECT * FROM mysql.user",
+    ],
+)
+def test_the_read_model_sink_touches_nothing_but_its_table(statement: str) -> None:
+    code = refused(SUBSCRIBE_SERVER, "read_model_sink", "READ_MODEL_SINK_DB_PASSWORD", statement)
+    assert code in DENIED
+
+
+def test_the_read_model_sink_cannot_reach_the_post_database() -> None:
+    code = refused(POST_SERVER, "read_model_sink", "READ_MODEL_SINK_DB_PASSWORD", "SELECT 1")
+    assert code in DENIED
+
+
+def test_the_read_model_sink_upserts_and_deletes_rows_of_its_table() -> None:
+    post_id = random_id()
+    upsert = (
+        "INSERT INTO subscribe_service_db.post_replicas"
+        " (post_id, author_id, title, content, created_at, version, updated_at)"
+        " VALUES (%s, 1, 'a title', 'a body', NOW(6), %s, NULL)"
+        " ON DUPLICATE KEY UPDATE version = VALUES(version)"
+    )
+    with (
+        connect(SUBSCRIBE_SERVER, "read_model_sink", "READ_MODEL_SINK_DB_PASSWORD") as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(upsert, (post_id, 1))
+        cursor.execute(upsert, (post_id, 2))
+        cursor.execute(
+            "SELECT version FROM subscribe_service_db.post_replicas WHERE post_id = %s", (post_id,)
+        )
+        assert cursor.fetchall() == ((2,),)
+        cursor.execute(
+            "DELETE FROM subscribe_service_db.post_replicas WHERE post_id = %s", (post_id,)
+        )
+        assert cursor.rowcount == 1
