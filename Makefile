@@ -18,7 +18,7 @@ COMPOSE := docker compose
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications relay-mode replay accept-gap retry-dead receiver receiver-stop stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications feed newest-post relay-mode replay accept-gap retry-dead receiver receiver-stop stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -120,6 +120,12 @@ dlq: sync ## print the dead letters: messages the consumer could never apply, wi
 SUBSCRIBER ?= 101
 notifications: sync ## what one subscriber was told: `make notifications SUBSCRIBER=101`
 	@$(PYTHON) -m subscribe_service notifications $(SUBSCRIBER)
+
+feed: sync ## one subscriber's feed, from the read model (the JDBC sink's copy): `make feed SUBSCRIBER=101`
+	@$(PYTHON) -m subscribe_service feed $(SUBSCRIBER)
+
+newest-post: sync ## the id of the newest post in a subscriber's feed: `make -s newest-post SUBSCRIBER=101`
+	@$(PYTHON) -m subscribe_service feed $(SUBSCRIBER) --newest-id
 
 RECEIVER_PORT ?= 9000
 receiver: sync ## run the README's webhook receiver in the background: `WEBHOOK_SECRET=whsec_... make receiver`

@@ -93,6 +93,9 @@ class ReadModelAudit:
     rows: int  # in the post database's posts table
     differing_rows: int  # post ids whose row is missing, extra or different in the replica
     converged_s: float | None  # from the end of the load until the checksums matched
+    # Per post of the run still in the copy, from its last change's time in the post database
+    # (created_at or updated_at, set in its transaction) to the sink's write (replicated_at).
+    lag_ms: list[float] = field(default_factory=list)
 
 
 class Audience:
@@ -295,6 +298,18 @@ class Auditor:
             return int(count), int(digest)
 
         return checksum(self.post_engine, posts), checksum(self.engine, post_replicas)
+
+    def read_model_lags_ms(self) -> list[float]:
+        """The run's posts' lag into the read model (see ReadModelAudit.lag_ms)."""
+        changed_at = func.coalesce(post_replicas.c.updated_at, post_replicas.c.created_at)
+        lag_us = func.timestampdiff(
+            literal_column("MICROSECOND"), changed_at, post_replicas.c.replicated_at
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(lag_us).where(post_replicas.c.author_id.in_(self.audience.authors))
+            )
+            return [float(lag) / 1000 for lag in rows.scalars()]
 
     def differing_rows(self) -> int:
         """Post ids whose row the read model lacks, has in excess, or holds otherwise."""

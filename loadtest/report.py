@@ -53,6 +53,13 @@ class Run:
         ]
         return max(0.0, max(latest) - window.ended_s) if latest else None
 
+    def read_model_summary(self) -> dict[str, Any]:
+        assert self.read_model is not None
+        return {
+            **asdict(self.read_model),
+            "lag_ms": percentiles(self.read_model.lag_ms),
+        }
+
     def summary(self) -> dict[str, Any]:
         errors = [s for s in self.sent if s.status != 201]
         return {
@@ -77,7 +84,7 @@ class Run:
             },
             "order_violations": self.audit.order_violations,
             "changes_lost": self.audit.changes_lost,
-            "read_model": None if self.read_model is None else asdict(self.read_model),
+            "read_model": None if self.read_model is None else self.read_model_summary(),
             "delivered": self.audit.delivered,
             "lost": len(self.audit.lost_events),
             "duplicated": len(self.audit.duplicated_events),

@@ -193,7 +193,9 @@ async def wait_for_read_model(
     while True:
         source, replica = await asyncio.to_thread(auditor.checksums)
         if source == replica:
-            return ReadModelAudit(source[0], 0, round(time.monotonic() - load_ended, 2))
+            converged_s = round(time.monotonic() - load_ended, 2)
+            lags = await asyncio.to_thread(auditor.read_model_lags_ms)
+            return ReadModelAudit(source[0], 0, converged_s, lags)
         if time.monotonic() >= deadline:
             differing = await asyncio.to_thread(auditor.differing_rows)
             return ReadModelAudit(source[0], differing, None)

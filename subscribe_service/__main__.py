@@ -51,6 +51,19 @@ def show_notifications(api_url: str, subscriber_id: int) -> None:
     print(f"{len(received)} notifications of {len(per_event)} posts, {doubled} doubled")
 
 
+def show_feed(api_url: str, subscriber_id: int, newest_id: bool) -> None:
+    """The subscriber's feed from the read model, newest first; or only its newest post's id."""
+    entries = httpx.get(
+        f"{api_url}/feed", params={"subscriber_id": subscriber_id, "limit": 1000}
+    ).json()
+    if newest_id:
+        print(entries[0]["post_id"] if entries else "")
+        return
+    for e in entries:
+        print(f"post {e['post_id']:<8} v{e['version']:<3} {e['title']}")
+    print(f"{len(entries)} posts in the feed of subscriber {subscriber_id}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m subscribe_service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -68,9 +81,16 @@ def main() -> None:
     listing = commands.add_parser("notifications", help="print what one subscriber was told")
     listing.add_argument("subscriber_id", type=int)
     listing.add_argument("--api-url", default="http://127.0.0.1:8082")
+    feed = commands.add_parser("feed", help="print one subscriber's feed, from the read model")
+    feed.add_argument("subscriber_id", type=int)
+    feed.add_argument("--newest-id", action="store_true", help="print only the newest post's id")
+    feed.add_argument("--api-url", default="http://127.0.0.1:8082")
     args = parser.parse_args()
     if args.command == "notifications":
         show_notifications(args.api_url, args.subscriber_id)
+        return
+    if args.command == "feed":
+        show_feed(args.api_url, args.subscriber_id, args.newest_id)
         return
     settings = Settings()
     match args.command:

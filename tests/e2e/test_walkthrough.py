@@ -20,7 +20,7 @@ import pytest
 from tests.running_stack import REPO
 
 LOOKING = (
-    "make topics", "make watch-raw", "make notifications", "grep ", "make status",
+    "make topics", "make watch-raw", "make notifications", "make feed", "grep ", "make status",
     "curl -s localhost:8081/metrics", "curl -s 'localhost:8082/subscribers/",
 )  # fmt: skip
 DEADLINE_S = 90
