@@ -14,8 +14,8 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from connect.connector import EVENTS_CONNECTOR, RAW_CONNECTOR, Flavour, render
-from connect.register import RegistrationSettings
+from connect.connector import EVENTS_CONNECTOR, RAW_CONNECTOR, REGISTERED, Flavour, render
+from connect.register import RegistrationSettings, render_for
 from deploy import parts
 from deploy.native.layout import VERSIONS
 from post_service.settings import MigrationSettings as PostMigrationSettings
@@ -268,3 +268,19 @@ def test_connect_gets_the_password_its_connector_config_refers_to(
     every = services(compose)
     variable = reference["variable"]
     assert every["connect"]["environment"][variable] == every["post-db"]["environment"][variable]
+
+
+def test_compose_registers_every_connector_with_what_it_needs(compose: dict[str, Any]) -> None:
+    registration = services(compose)["connector-registration"]
+    settings = {key.lower(): value for key, value in registration.get("environment", {}).items()}
+    registered = RegistrationSettings.model_validate(settings)
+    assert registered.connectors == list(REGISTERED)
+    assert (registered.read_model_db_host, registered.read_model_db_port) == ("subscribe-db", 3306)
+    waits_for = registration["depends_on"]
+    assert {"post-migrations", "subscribe-migrations"} <= waits_for.keys()
+    # Every ${env:...} of the rendered configs is in the Connect worker's environment.
+    worker_environment = services(compose)["connect"]["environment"]
+    for name in REGISTERED:
+        config = render_for(registered, name)
+        for variable in re.findall(r"\$\{env:(\w+)\}", " ".join(config.values())):
+            assert variable in worker_environment, (name, variable)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connect.connector import EVENTS_CONNECTOR
+from connect.connector import EVENTS_CONNECTOR, READ_MODEL_SINK
 from connect.register import NotReady, check_in_place
 
 POSITION = [{"partition": {"server": "post-outbox"}, "offset": {"file": "mysql-bin.000003"}}]
@@ -64,3 +64,8 @@ def test_a_failed_task_is_refused_with_what_to_do() -> None:
         check_in_place(EVENTS_CONNECTOR, failed, POSITION)
     assert "restart" in str(refused.value)
     assert "make recover-connector" in str(refused.value)
+
+
+def test_a_running_sink_is_in_place_before_it_consumed_anything() -> None:
+    # A sink stores no binlog position: its offsets are its consumer group's, none until a change.
+    assert check_in_place(READ_MODEL_SINK, status("RUNNING", "RUNNING"), []) == "RUNNING"
