@@ -54,6 +54,11 @@ class RegistrationSettings(BaseSettings):
     ready_timeout_s: float = 120.0
 
 
+# The posts table's changes: compacted, and a deletion's tombstone kept as long as the binlog
+# (mysql/conf.d/outbox.cnf), so a sink that far behind still sees the post go.
+STATE_TOPIC_CONFIG = {"cleanup.policy": "compact", "delete.retention.ms": str(7 * 24 * 3600 * 1000)}
+
+
 class NotReady(Exception):
     """Something is still starting; asked again until the deadline."""
 
@@ -72,7 +77,7 @@ def ensure_topics(settings: RegistrationSettings, name: str) -> None:
         # Made here with the broker's replication factor: Connect would ask for 3 by default.
         topics = [NewTopic(sink_dead_letter_topic(name), num_partitions=1)]
     else:
-        output = {"cleanup.policy": "compact"} if name == STATE_CONNECTOR else {}
+        output = STATE_TOPIC_CONFIG if name == STATE_CONNECTOR else {}
         partitions = settings.events_partitions
         topics = [
             NewTopic(output_topic(name), num_partitions=partitions, config=output),

@@ -10,6 +10,7 @@ import httpx
 from confluent_kafka import Producer
 
 from connect.connector import READ_MODEL_SINK, sink_dead_letter_topic, state_topic
+from deploy.native.layout import Layout
 from tests.e2e.system import post, subscribe, wait_notified
 from tests.e2e.test_post_changes import delete, edit
 from tests.random_refs import random_id
@@ -17,6 +18,7 @@ from tests.running_stack import (
     CONNECT_URL,
     KAFKA,
     eventually,
+    make,
     post_db_as_admin,
     read_topic,
     subscribe_db_as_admin,
@@ -106,5 +108,27 @@ def test_a_change_event_the_sink_cannot_read_is_set_aside_and_the_sink_goes_on(
     assert headers["__connect.errors.class.name"] == b"org.apache.kafka.connect.json.JsonConverter"
     after = post(posts, random_id(), "after a change event the sink could not read")
     wait_replicated(after["post_id"])
+    status = httpx.get(f"{CONNECT_URL}/connectors/{READ_MODEL_SINK}/status").json()
+    assert [task["state"] for task in status["tasks"]] == ["RUNNING"]
+
+
+def test_the_sink_rides_out_the_subscribe_databases_outage(posts: httpx.Client) -> None:
+    # A write that fails on a lost connection is retried until the database is back; with
+    # Debezium's defaults (no connection.restart.on.errors, 5 retries) the task FAILED for good.
+    connect_log = Layout.from_env().logs / "connect.log"
+    seen = len(connect_log.read_text().splitlines())
+    author = random_id()
+    make("stop-subscribe-db")
+    try:
+        during = post(posts, author, "made while the read model's database is down")
+
+        def sink_retrying() -> bool:
+            lines = connect_log.read_text().splitlines()[seen:]
+            return any("Retry" in line and "JdbcChangeEventSink" in line for line in lines)
+
+        eventually(sink_retrying, 120, interval_s=1, what="the sink to retry its write")
+    finally:
+        make("start-subscribe-db")
+    wait_replicated(during["post_id"], timeout_s=120)
     status = httpx.get(f"{CONNECT_URL}/connectors/{READ_MODEL_SINK}/status").json()
     assert [task["state"] for task in status["tasks"]] == ["RUNNING"]
