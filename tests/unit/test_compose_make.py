@@ -24,6 +24,8 @@ ALIKE_ON_BOTH = {
     "watch-events": "a Kafka client on 127.0.0.1:9092",
     "dlq": "a Kafka client on 127.0.0.1:9092",
     "notifications": "an HTTP client of the subscribe API",
+    "feed": "an HTTP client of the subscribe API",
+    "newest-post": "an HTTP client of the subscribe API",
     "receiver-stop": "stops a process of this host that `make receiver` started",
     "test": "runs the native stack by name (STACK=native), on any machine",
     "unit": "no running parts",
