@@ -50,6 +50,7 @@ SUBSCRIBE_API: Final = Part("subscribe-api", 8082, Health.HTTP, "/readyz")
 SUBSCRIBE_CONSUMER: Final = Part("subscribe-consumer", 8084, Health.HTTP, "/metrics")
 # The webhook dispatcher, likewise: its metrics, 200 once it reached its database.
 SUBSCRIBE_DISPATCHER: Final = Part("subscribe-dispatcher", 8086, Health.HTTP, "/metrics")
+CONNECTOR_RESTARTER: Final = Part("connector-restarter", 8087, Health.HTTP, "/healthz")
 
 # In start order.
 PARTS: Final = (
@@ -62,5 +63,6 @@ PARTS: Final = (
     SUBSCRIBE_API,
     SUBSCRIBE_CONSUMER,
     SUBSCRIBE_DISPATCHER,
+    CONNECTOR_RESTARTER,
 )
 BY_NAME: Final = {part.name: part for part in PARTS}

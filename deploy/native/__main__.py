@@ -105,6 +105,7 @@ def up(layout: Layout) -> None:
         parts.SUBSCRIBE_API.name,
         parts.SUBSCRIBE_CONSUMER.name,
         parts.SUBSCRIBE_DISPATCHER.name,
+        parts.CONNECTOR_RESTARTER.name,
     )
     if mode == RelayMode.POLLING:
         start(parts.POST_RELAY.name)

@@ -167,7 +167,9 @@ class SqlFeed(Feed):
             select(replica, notifications.c.notified_at)
             .select_from(notifications.join(replica, replica.c.post_id == notifications.c.post_id))
             .where(notifications.c.subscriber_id == subscriber_id)
-            .order_by(notifications.c.notification_id.desc())
+            # The newest post first: notifications of one batch are numbered in the order their
+            # partitions came, not the order the posts were made in.
+            .order_by(replica.c.created_at.desc(), replica.c.post_id.desc())
             .limit(limit)
         )
         return [

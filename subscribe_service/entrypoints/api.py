@@ -90,7 +90,7 @@ def read_feed(
     uow: UnitOfWorkFactory,
     limit: Annotated[int, Query(ge=1, le=1000), URL_INTEGER] = 50,
 ) -> list[FeedEntryPublic]:
-    """The posts the subscriber was notified of, newest notification first, with their title
+    """The posts the subscriber was notified of, the newest post first, with their title
     and content as they are now, from the read model (a copy of the post database's posts kept by
     a Kafka Connect JDBC sink). A deleted post is not listed; an edit or a new post shows once the
     sink has written it, typically within a second."""

@@ -74,7 +74,8 @@ class Feed(abc.ABC):
 
     @abc.abstractmethod
     def latest_for(self, subscriber_id: int, limit: int) -> list[FeedEntry]:
-        """The posts the subscriber was notified of that the read model holds, newest first."""
+        """The posts the subscriber was notified of that the read model holds, newest post
+        first."""
 
 
 class Endpoints(abc.ABC):

@@ -10,6 +10,7 @@ import httpx
 from confluent_kafka import Producer
 
 from connect.connector import READ_MODEL_SINK, sink_dead_letter_topic, state_topic
+from deploy import parts
 from deploy.native.layout import Layout
 from tests.e2e.system import post, subscribe, wait_notified
 from tests.e2e.test_post_changes import delete, edit
@@ -132,3 +133,31 @@ def test_the_sink_rides_out_the_subscribe_databases_outage(posts: httpx.Client) 
     wait_replicated(during["post_id"], timeout_s=120)
     status = httpx.get(f"{CONNECT_URL}/connectors/{READ_MODEL_SINK}/status").json()
     assert [task["state"] for task in status["tasks"]] == ["RUNNING"]
+
+
+def restarts_so_far() -> int:
+    answer = httpx.get(parts.CONNECTOR_RESTARTER.health_url)
+    assert answer.status_code == 200, answer.text
+    return int(answer.text.split()[1])
+
+
+def sink_task_state() -> str:
+    status = httpx.get(f"{CONNECT_URL}/connectors/{READ_MODEL_SINK}/status").json()
+    return str(status["tasks"][0]["state"])
+
+
+def test_a_sink_task_that_failed_is_restarted_and_catches_up(posts: httpx.Client) -> None:
+    # An error the sink does not retry fails its task, and Kafka Connect never restarts one;
+    # the connector-restarter does. (In CI the subscribe database's restart once failed it
+    # mid-commit; taking the sink's rights away fails it at will.)
+    rights = "INSERT, UPDATE ON subscribe_service_db.post_replicas"
+    before = restarts_so_far()
+    subscribe_db_as_admin(f"REVOKE {rights} FROM 'read_model_sink'@'%'")
+    try:
+        stuck = post(posts, random_id(), "written while the sink may not write")
+        eventually(lambda: sink_task_state() == "FAILED", 60, what="the sink's task to fail")
+    finally:
+        subscribe_db_as_admin(f"GRANT {rights} TO 'read_model_sink'@'%'")
+    wait_replicated(stuck["post_id"], timeout_s=120)
+    assert restarts_so_far() > before
+    assert sink_task_state() == "RUNNING"
