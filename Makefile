@@ -10,6 +10,7 @@ endif
 export UV
 PYTHON := .venv/bin/python
 NATIVE := $(PYTHON) -m deploy.native
+CLUSTER := $(PYTHON) -m deploy.cluster
 PYTEST := $(PYTHON) -m pytest
 # docker-compose.yml includes deploy/compose.yml with deploy/versions.env; the secrets come from
 # .env: the same command a user types. (down, status and logs name every profile, or they would
@@ -18,7 +19,7 @@ COMPOSE := docker compose
 # Set STACK=native or STACK=compose to choose; by default compose when a Docker engine answers.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 
-.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications feed newest-post relay-mode replay accept-gap retry-dead receiver receiver-stop stop-% start-% kill-% loadtest benchmarks compare test unit integration e2e lint audit clean
+.PHONY: help sync up down status logs topics raw-connector watch-raw watch-events recover-connector dlq notifications feed newest-post relay-mode replay accept-gap retry-dead receiver receiver-stop stop-% start-% kill-% cut-% reconnect-% cluster-up cluster-down cluster-status cluster-faults cluster-scaling loadtest benchmarks compare test unit integration e2e lint audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -62,6 +63,8 @@ endif
 stop-%: sync ## stop one part, e.g. `make stop-kafka`
 ifeq ($(STACK),compose)
 	$(COMPOSE) stop $*
+else ifeq ($(STACK),cluster)
+	@$(CLUSTER) stop $*
 else
 	@$(NATIVE) stop $*
 endif
@@ -69,6 +72,8 @@ endif
 start-%: sync ## start one part again and wait until it is ready, e.g. `make start-kafka`
 ifeq ($(STACK),compose)
 	$(COMPOSE) up --detach --wait --no-deps $*
+else ifeq ($(STACK),cluster)
+	@$(CLUSTER) start $*
 else
 	@$(NATIVE) start $*
 endif
@@ -84,9 +89,35 @@ ifeq ($(STACK),compose)
 		for _ in $$(seq 300); do \
 			[ "$$(docker inspect --format '{{.RestartCount}}' $$id)" != "$$restarts" ] && exit 0; sleep 0.25; \
 		done; echo "$* was not restarted within 75 s"; exit 1
+else ifeq ($(STACK),cluster)
+	@$(CLUSTER) kill $*
 else
 	@$(NATIVE) kill $*
 endif
+
+# The cluster topology (deploy/cluster): each part on a host of its own, in network namespaces.
+# In it, the parts of stop-%, start-% and kill-% are hosts, e.g. STACK=cluster make stop-kafka-2
+# (a power loss: its processes frozen, then SIGKILLed, left down until start-kafka-2).
+cluster-up: sync ## the cluster topology: 3 Kafka nodes, 2 Connect workers, 2 post services behind nginx, 3 consumers, each on a host of its own (root)
+	@$(CLUSTER) up
+
+cluster-down: sync ## stop the cluster and remove its hosts (data is kept in .cluster/)
+	@$(CLUSTER) down
+
+cluster-status: sync ## each cluster host's state, health and link; where the connectors' tasks run
+	@$(CLUSTER) status
+
+cluster-faults: sync ## every cluster fault under load, with the audit (`make cluster-up` first, ~10 min)
+	$(PYTEST) tests/cluster
+
+cluster-scaling: sync ## consumer catch-up with 1, 2, 3 consumers, ingest through 1, 2 post services, CPU per post by host (`make cluster-up` first, ~10 min)
+	$(PYTHON) -m loadtest.scaling
+
+cut-%: sync ## cluster only: unplug a host's network link, e.g. `make cut-kafka-3`
+	@$(CLUSTER) cut $*
+
+reconnect-%: sync ## cluster only: plug a host's network link back in
+	@$(CLUSTER) reconnect $*
 
 topics: sync ## list Kafka's topics
 	@$(PYTHON) -m connect.topics list
@@ -209,12 +240,16 @@ else
 	$(PYTHON) -m loadtest.compare
 endif
 
-test: sync ## the test command: bring the native stack up, run every tier, tear it down
+test: sync ## the test command: every tier on the native stack, then the cluster tier, each brought up and torn down
 	@$(MAKE) --no-print-directory lint
 	@$(PYTEST) tests/unit tests/contract
 	@STACK=native $(MAKE) --no-print-directory up
 	@status=0; $(PYTEST) tests/integration tests/e2e || status=$$?; \
-		STACK=native $(MAKE) --no-print-directory down; exit $$status
+		STACK=native $(MAKE) --no-print-directory down; \
+		if [ $$status -eq 0 ]; then \
+			$(MAKE) --no-print-directory cluster-up && $(PYTEST) tests/cluster -m "not extended" || status=$$?; \
+			$(MAKE) --no-print-directory cluster-down; \
+		fi; exit $$status
 
 unit: sync ## pure logic and the event contract, no running parts
 	$(PYTEST) tests/unit tests/contract

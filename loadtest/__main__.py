@@ -62,6 +62,11 @@ def arguments() -> argparse.Namespace:
         default=0.5,
         help="share of requests a receiver-errors or -timeouts fault fails (default 0.5)",
     )
+    parser.add_argument(
+        "--receiver-host",
+        default="127.0.0.1",
+        help="where the webhook receiver listens: an address the dispatchers reach",
+    )
     return parser.parse_args()
 
 
@@ -87,6 +92,7 @@ def main() -> int:
         drain_timeout_s=args.drain_timeout,
         webhooks=args.webhooks,
         receiver_fail_share=args.receiver_fail_share,
+        receiver_host=args.receiver_host,
         edit_share=args.edit_share,
         delete_share=args.delete_share,
     )

@@ -7,6 +7,11 @@ engine's restart policy, as `make kill-PART` kills the part's processes from ins
 engine has restarted it. PART is a part's name as `make status` shows it (kafka, connect,
 subscribe-consumer, ...). Each fault runs the Makefile's targets, so it works on both stacks.
 
+In the cluster topology (STACK=cluster, deploy/cluster) PART is a host (kafka-2, connect-1, ...):
+`PART@Ts+Ds` powers it off for D seconds (its processes frozen, then SIGKILLed), `PART@Ts:kill`
+SIGKILLs its processes and lets its supervisor restart them, and `PART@Ts+Ds:cut` unplugs its
+network link for D seconds while its processes run on.
+
 The run's own webhook receiver takes faults too, for a duration: `receiver` (down),
 `receiver-errors` and `receiver-timeouts` (see loadtest/receiver.py).
 """
@@ -24,7 +29,8 @@ from loadtest.receiver import Mishap, Receiver
 
 REPO = Path(__file__).resolve().parents[1]
 _FORMAT = re.compile(
-    r"(?P<part>[a-z-]+)@(?P<at>\d+(?:\.\d+)?)s(?:\+(?P<for>\d+(?:\.\d+)?)s|(?P<kill>:kill))"
+    r"(?P<part>[a-z0-9-]+)@(?P<at>\d+(?:\.\d+)?)s"
+    r"(?:\+(?P<for>\d+(?:\.\d+)?)s(?P<cut>:cut)?|(?P<kill>:kill))"
 )
 
 
@@ -33,23 +39,26 @@ class Fault:
     part: str
     at_s: float
     for_s: float | None  # None: a SIGKILL, the part comes back by itself
+    cut: bool = False  # its network link is cut for for_s, instead of the part stopped
 
     @classmethod
     def parse(cls, text: str) -> Fault:
         match = _FORMAT.fullmatch(text)
         if match is None:
-            raise ValueError(f"{text!r} is not PART@Ts+Ds or PART@Ts:kill, e.g. kafka@10s+20s")
+            raise ValueError(
+                f"{text!r} is not PART@Ts+Ds, PART@Ts:kill or PART@Ts+Ds:cut, e.g. kafka@10s+20s"
+            )
         duration = None if match["kill"] else float(match["for"])
-        if match["part"] in set(Mishap) and duration is None:
+        if match["part"] in set(Mishap) and (duration is None or match["cut"]):
             raise ValueError(
                 f"{text!r}: the receiver misbehaves for a while, e.g. receiver@10s+30s"
             )
-        return cls(match["part"], float(match["at"]), duration)
+        return cls(match["part"], float(match["at"]), duration, bool(match["cut"]))
 
     def __str__(self) -> str:
         if self.for_s is None:
             return f"{self.part}@{self.at_s:g}s:kill"
-        return f"{self.part}@{self.at_s:g}s+{self.for_s:g}s"
+        return f"{self.part}@{self.at_s:g}s+{self.for_s:g}s" + (":cut" if self.cut else "")
 
 
 @dataclass
@@ -85,7 +94,10 @@ async def inject(fault: Fault, started: float, receiver: Receiver | None) -> Fau
     if fault.for_s is None:
         await asyncio.to_thread(make, f"kill-{fault.part}")
         return FaultWindow(fault, began, time.monotonic() - started)
-    await asyncio.to_thread(make, f"stop-{fault.part}")
-    await asyncio.sleep(max(0.0, started + fault.at_s + fault.for_s - time.monotonic()))
-    await asyncio.to_thread(make, f"start-{fault.part}")
+    stop, start = ("cut", "reconnect") if fault.cut else ("stop", "start")
+    await asyncio.to_thread(make, f"{stop}-{fault.part}")
+    # The duration counts from when the fault is in effect: a stop or a cut that took long to
+    # apply must not shorten it.
+    await asyncio.sleep(fault.for_s)
+    await asyncio.to_thread(make, f"{start}-{fault.part}")
     return FaultWindow(fault, began, time.monotonic() - started)

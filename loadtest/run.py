@@ -49,6 +49,9 @@ class Scenario:
     webhooks: bool = True
     # The share of requests the receiver fails while a receiver-errors or -timeouts fault lasts.
     receiver_fail_share: float = 0.5
+    # Where the run's webhook receiver listens: an address the dispatchers reach (the bridge's
+    # in the cluster topology).
+    receiver_host: str = "127.0.0.1"
     # Edits and deletions of the run's posts, beside the creations: so many per creation.
     edit_share: float = 0.0
     delete_share: float = 0.0
@@ -114,7 +117,11 @@ def audit_engines() -> tuple[Engine, Engine]:
 
 async def run(scenario: Scenario) -> Run:
     engine, post_engine = audit_engines()
-    receiver = Receiver(scenario.receiver_fail_share) if scenario.webhooks else None
+    receiver = (
+        Receiver(scenario.receiver_fail_share, scenario.receiver_host)
+        if scenario.webhooks
+        else None
+    )
     try:
         if receiver is not None:
             await receiver.start()

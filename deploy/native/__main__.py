@@ -9,66 +9,17 @@ import subprocess
 import sys
 import time
 
-import httpx
-import structlog
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
-
 from connect.connector import EVENTS_CONNECTOR
 from connect.register import RegistrationSettings, register, set_paused
 from deploy import parts
 from deploy.native import databases, kafka, relay_mode
-from deploy.native.health import is_ready, listens, running_parts
+from deploy.native.health import connector_states, is_ready, listens, running_parts
 from deploy.native.install import install
-from deploy.native.layout import REPO, Layout
+from deploy.native.layout import Layout
 from deploy.native.secrets import ensure_secrets
+from deploy.native.startup import migrate, start_and_wait, wait_ready
 from deploy.native.supervisor import Supervisor
-from deploy.parts import Part
 from post_service.settings import RelayMode
-
-log = structlog.get_logger()
-
-READY_TIMEOUT_S = {parts.KAFKA.name: 60.0, parts.CONNECT.name: 120.0}
-DEFAULT_READY_TIMEOUT_S = 60.0
-
-
-class NotReady(Exception):
-    pass
-
-
-def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
-    """Polls the part's readiness check until its deadline; gives up at once if it crashed."""
-    timeout = READY_TIMEOUT_S.get(part.name, DEFAULT_READY_TIMEOUT_S)
-    log_file = layout.logs / f"{part.name}.log"
-
-    def ready() -> None:
-        state = supervisor.state(part.name)
-        if state in {"FATAL", "EXITED", "STOPPED", "BACKOFF"}:  # crashed while starting
-            sys.exit(f"{part.name} is {state}: see {log_file}")
-        if not is_ready(part, layout):
-            raise NotReady
-
-    polling = Retrying(
-        stop=stop_after_delay(timeout),
-        wait=wait_fixed(0.25),
-        retry=retry_if_exception_type(NotReady),
-    )
-    try:
-        polling(ready)
-    except RetryError:
-        sys.exit(f"{part.name} was not ready after {timeout:.0f}s: see {log_file}")
-
-
-def migrate(environment: dict[str, str]) -> None:
-    """Runs both services' Alembic migrations, side by side, as their migrator users."""
-    migrations = [
-        subprocess.Popen(
-            [REPO / ".venv/bin/alembic", "-c", REPO / service / "alembic.ini", "upgrade", "head"],
-            env={**os.environ, **environment},
-        )
-        for service in ("post_service", "subscribe_service")
-    ]
-    if any(migration.wait() != 0 for migration in migrations):
-        sys.exit("a migration failed: see the output above")
 
 
 def up(layout: Layout) -> None:
@@ -85,9 +36,7 @@ def up(layout: Layout) -> None:
     supervisor.ensure_running()
 
     def start(*programs: str) -> None:
-        supervisor.start(*programs)
-        for program in programs:
-            wait_ready(parts.BY_NAME[program], layout, supervisor)
+        start_and_wait(supervisor, layout, *(parts.BY_NAME[program] for program in programs))
 
     start(*(server.part.name for server in databases.SERVERS), parts.KAFKA.name)
     for server in databases.SERVERS:
@@ -129,21 +78,6 @@ def print_status(layout: Layout, supervisor: Supervisor) -> bool:
         healthy &= ok
         print(f"{name:<20} {state:<10} {'ready' if ok else 'NOT READY':<9} a connector")
     return healthy
-
-
-def connector_states() -> dict[str, str]:
-    """Each registered connector's state, FAILED when any of its tasks failed."""
-    url = f"{parts.CONNECT.url}/connectors?expand=status"
-    try:
-        found = httpx.get(url, timeout=5).json()
-    except httpx.HTTPError:
-        return {}
-    states = {}
-    for name, described in found.items():
-        status = described["status"]
-        failed = any(task["state"] == "FAILED" for task in status["tasks"])
-        states[name] = "FAILED" if failed else status["connector"]["state"]
-    return states
 
 
 def main() -> int:

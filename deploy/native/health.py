@@ -54,3 +54,17 @@ def running_parts(layout: Layout) -> list[Part]:
     """The parts that run in the current relay mode, in start order."""
     polling = relay_mode.current(layout) == RelayMode.POLLING
     return [part for part in parts.PARTS if part != parts.POST_RELAY or polling]
+
+
+def connector_states(connect_url: str = parts.CONNECT.url) -> dict[str, str]:
+    """Each registered connector's state, FAILED when any of its tasks failed."""
+    try:
+        found = httpx.get(f"{connect_url}/connectors?expand=status", timeout=5).json()
+    except httpx.HTTPError:
+        return {}
+    states = {}
+    for name, described in found.items():
+        status = described["status"]
+        failed = any(task["state"] == "FAILED" for task in status["tasks"])
+        states[name] = "FAILED" if failed else status["connector"]["state"]
+    return states

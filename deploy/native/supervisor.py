@@ -39,11 +39,21 @@ def where_parts_listen() -> dict[str, str]:
 
 
 class Supervisor:
-    def __init__(self, layout: Layout, environment: dict[str, str]) -> None:
+    """One supervisord and its programs. The native stack's by default; the cluster topology
+    (deploy/cluster) passes its own rendered configuration and what its programs read at start."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        environment: dict[str, str],
+        config: Path = CONFIG,
+        read_at_start: tuple[Path, ...] = READ_AT_START,
+    ) -> None:
         self.layout = layout
+        self.config = config
         # What supervisord reads once, at its start: its configuration and the passwords.
         environment = {**environment, **where_parts_listen()}
-        configuration = b"".join(path.read_bytes() for path in READ_AT_START)
+        configuration = b"".join(path.read_bytes() for path in read_at_start)
         self.fingerprint = hashlib.sha256(
             configuration + json.dumps(environment, sort_keys=True).encode()
         ).hexdigest()
@@ -56,7 +66,7 @@ class Supervisor:
 
     def ctl(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(BIN / "supervisorctl"), "-c", str(CONFIG), *args],
+            [str(BIN / "supervisorctl"), "-c", str(self.config), *args],
             env=self.environment,
             capture_output=True,
             text=True,
@@ -77,7 +87,7 @@ class Supervisor:
             print("the configuration or the passwords changed: restarting every process")
             self.shutdown()
         subprocess.run(
-            [str(BIN / "supervisord"), "-c", str(CONFIG)], env=self.environment, check=True
+            [str(BIN / "supervisord"), "-c", str(self.config)], env=self.environment, check=True
         )
         started_with.write_text(self.fingerprint)
 
@@ -91,7 +101,7 @@ class Supervisor:
         start a b` would start them one after the other, a second apart."""
         starting = [
             subprocess.Popen(
-                [str(BIN / "supervisorctl"), "-c", str(CONFIG), "start", program],
+                [str(BIN / "supervisorctl"), "-c", str(self.config), "start", program],
                 env=self.environment,
                 stdout=subprocess.DEVNULL,
             )

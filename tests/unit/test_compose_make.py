@@ -31,6 +31,15 @@ ALIKE_ON_BOTH = {
     "unit": "no running parts",
     "lint": "no running parts",
     "audit": "no running parts",
+    # The cluster topology is a third way to run the system, network namespaces on any Linux
+    # machine, with or without a Docker engine (deploy/cluster).
+    "cluster-up": "the cluster topology",
+    "cluster-down": "the cluster topology",
+    "cluster-status": "the cluster topology",
+    "cluster-faults": "the cluster topology",
+    "cluster-scaling": "the cluster topology",
+    "cut-%": "a cluster host's link",
+    "reconnect-%": "a cluster host's link",
 }
 
 
@@ -69,6 +78,18 @@ def test_the_kill_fault_uses_the_make_target(monkeypatch: pytest.MonkeyPatch) ->
         faults.inject(faults.Fault.parse("subscribe-consumer@0s:kill"), time.monotonic(), None)
     )
     assert ran == ["kill-subscribe-consumer"]
+
+
+def test_a_cut_fault_unplugs_the_host_and_plugs_it_back_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(faults, "make", ran.append)
+    asyncio.run(faults.inject(faults.Fault.parse("kafka-3@0s+0s:cut"), time.monotonic(), None))
+    assert ran == ["cut-kafka-3", "reconnect-kafka-3"]
+
+
+def test_the_stop_start_and_kill_targets_act_on_a_cluster_host_under_stack_cluster() -> None:
+    for verb in ("stop", "start", "kill"):
+        assert f"@$(CLUSTER) {verb} $*" in targets()[f"{verb}-%"]
 
 
 def test_a_kill_under_compose_is_a_crash_the_engine_restarts() -> None:

@@ -23,7 +23,17 @@ def test_a_kill_fault_has_no_duration() -> None:
     assert (fault.part, fault.at_s, fault.for_s) == ("subscribe-consumer", 2.5, None)
 
 
-@pytest.mark.parametrize("text", ["kafka", "kafka@10", "kafka@10s", "@1s+2s", "kafka@1s+2s:kill"])
+def test_a_cut_fault_names_a_cluster_host_and_prints_back() -> None:
+    fault = Fault.parse("kafka-3@10s+30s:cut")
+    assert (fault.part, fault.at_s, fault.for_s, fault.cut) == ("kafka-3", 10.0, 30.0, True)
+    assert str(fault) == "kafka-3@10s+30s:cut"
+    assert not Fault.parse("kafka-3@10s+30s").cut
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kafka", "kafka@10", "kafka@10s", "@1s+2s", "kafka@1s+2s:kill", "kafka@1s:cut", "k@1s+2s:cu"],
+)
 def test_a_malformed_fault_is_refused_with_the_expected_form(text: str) -> None:
     with pytest.raises(ValueError, match=r"PART@Ts\+Ds"):
         Fault.parse(text)
@@ -71,6 +81,8 @@ def test_the_table_names_lost_events() -> None:
 
 def test_a_receiver_fault_needs_a_duration() -> None:
     assert Fault.parse("receiver-errors@5s+20s").for_s == 20.0
+    with pytest.raises(ValueError, match="misbehaves"):
+        Fault.parse("receiver@5s+20s:cut")
     with pytest.raises(ValueError, match="for a while"):
         Fault.parse("receiver@5s:kill")
 

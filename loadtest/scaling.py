@@ -1,0 +1,203 @@
+"""`make cluster-scaling`: what the cluster topology's extra instances buy on this machine, in one
+run (`make cluster-up` first): consumer catch-up with 1, 2 and 3 consumers in the group, ingest
+through 1 and 2 post service instances, and the CPU each host spends per post. The figures are
+printed as a Markdown table for docs/scaling.md, which projects them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from deploy.cluster import config, network
+from deploy.cluster.topology import (
+    BALANCER,
+    CONSUMER_HOSTS,
+    GATEWAY,
+    HOSTS,
+    POST_SERVICE_HOSTS,
+    SUBSCRIBE_API,
+    Host,
+    where_services_reach,
+)
+from deploy.native.layout import read_env_file
+from loadtest.faults import REPO, Fault
+from loadtest.run import Scenario, audit_engines, run
+from subscribe_service.adapters.tables import notifications
+
+CANDIDATE_RATES = (50, 100, 150, 200, 300, 400)
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def scenario(rate: float, duration_s: float, faults: list[Fault] | None = None) -> Scenario:
+    return Scenario(
+        rate=rate,
+        duration_s=duration_s,
+        faults=faults or [],
+        webhooks=False,
+        post_url=BALANCER.runs.url,
+        subscribe_url=SUBSCRIBE_API.runs.url,
+        receiver_host=GATEWAY,
+        drain_timeout_s=300,
+    )
+
+
+def measure(chosen: Scenario) -> dict[str, Any]:
+    print(f"--- {chosen.rate:g}/s for {chosen.duration_s:g}s {chosen.faults}", file=sys.stderr)
+    return asyncio.run(run(chosen)).summary()
+
+
+def make(verb: str, host: Host) -> None:
+    subprocess.run(["make", "--no-print-directory", f"{verb}-{host.name}"], cwd=REPO, check=True)
+
+
+def catch_up(consumers: int, posts: int = 3000, rate: float = 100.0) -> float:
+    """Events per second `consumers` members apply together, from their start to the end of a
+    backlog of `posts` made while every consumer was powered off. Their start and the group's
+    assignment count against them: the backlog is large enough for that to weigh little."""
+    for host in CONSUMER_HOSTS:
+        make("stop", host)
+    try:
+        engine, _ = audit_engines()
+        before = notification_count(engine)
+        # Not waited for: nobody consumes. The audit's waits end at once.
+        backlog = scenario(rate, posts / rate)
+        backlog.drain_timeout_s = 0
+        accepted = measure(backlog)["accepted"]
+        started = time.monotonic()
+        members = [
+            subprocess.Popen(["make", "--no-print-directory", f"start-{host.name}"], cwd=REPO)
+            for host in CONSUMER_HOSTS[:consumers]
+        ]
+        while notification_count(engine) < before + accepted:
+            time.sleep(0.2)
+        drained_s = time.monotonic() - started
+        for member in members:
+            member.wait()
+    finally:
+        for host in CONSUMER_HOSTS:
+            subprocess.run(["make", "--no-print-directory", f"start-{host.name}"], cwd=REPO)
+    return float(accepted / drained_s)
+
+
+def notification_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(notifications)) or 0
+
+
+def sustained(summary: dict[str, Any]) -> bool:
+    return bool(
+        summary["errors"] == 0
+        and summary["lost"] == summary["duplicated"] == 0
+        and summary["http_ms"]["p99"] < 1000
+        and summary["e2e_ms"]["p99"] < 2000
+    )
+
+
+def highest_sustained_rate(instances: int) -> float:
+    """The highest candidate rate sustained through the load balancer with so many post service
+    instances running (the others powered off)."""
+    idle = POST_SERVICE_HOSTS[instances:]
+    for host in idle:
+        make("stop", host)
+    best = 0.0
+    try:
+        for rate in CANDIDATE_RATES:
+            if not sustained(measure(scenario(rate, 15))):
+                break
+            best = rate
+    finally:
+        for host in idle:
+            make("start", host)
+    return best
+
+
+def cpu_ticks() -> dict[str, int]:
+    """CPU time (user and system, in clock ticks) every process of each host has used."""
+    ticks = {}
+    for host in HOSTS:
+        total = 0
+        for pid in network.pids(host):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        ticks[host.name] = total
+    return ticks
+
+
+def cpu_per_post(rate: float = 50.0, duration_s: float = 30.0) -> dict[str, tuple[float, float]]:
+    """Each host's CPU: milliseconds per second while idle, and milliseconds per post accepted
+    beyond that idle cost (a Kafka node or a polling consumer spends CPU with nothing to do, and
+    on this machine that would otherwise be charged to the posts)."""
+    before = cpu_ticks()
+    time.sleep(duration_s)
+    idle_ticks = cpu_ticks()
+    idle_per_s = {name: (idle_ticks[name] - before[name]) / duration_s for name in before}
+    started = time.monotonic()
+    summary = measure(scenario(rate, duration_s))
+    elapsed = time.monotonic() - started
+    after = cpu_ticks()
+    accepted = int(summary["accepted"])
+    ms = 1000 / TICKS_PER_S
+    return {
+        name: (
+            idle_per_s[name] * ms,
+            (after[name] - idle_ticks[name] - idle_per_s[name] * elapsed) * ms / accepted,
+        )
+        for name in before
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.scaling", description=__doc__)
+    parser.add_argument("--only", choices=("cpu", "catch-up", "ingest"))
+    only = parser.parse_args().only
+    os.environ.update(read_env_file(config.layout().secrets))
+    os.environ.update(where_services_reach())
+    os.environ["STACK"] = "cluster"
+    print(
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make cluster-scaling`."
+    )
+    if only in (None, "cpu"):
+        print_cpu(cpu_per_post())
+    if only in (None, "catch-up"):
+        print_ratios(
+            "consumers in the group", "catch-up, events/s", {n: catch_up(n) for n in (1, 2, 3)}
+        )
+    if only in (None, "ingest"):
+        print_ratios(
+            "post service instances",
+            "highest sustained posts/s",
+            {n: highest_sustained_rate(n) for n in (1, 2)},
+        )
+    return 0
+
+
+def print_ratios(what: str, figure: str, measured: dict[int, float]) -> None:
+    print(f"\n| {what} | {figure} | ratio to 1 |\n| --- | --- | --- |")
+    for n, value in measured.items():
+        ratio = f"{value / measured[1]:.2f}" if measured[1] else "-"
+        print(f"| {n} | {value:.0f} | {ratio} |")
+
+
+def print_cpu(per_host: dict[str, tuple[float, float]]) -> None:
+    print("\nCPU by host at 50 posts/s: idle, and beyond idle per post (the post, its event, its")
+    print("notification, its replica row)\n")
+    print("| host | idle, ms per s | ms per post beyond idle |\n| --- | --- | --- |")
+    for name, (idle, per_post) in sorted(per_host.items(), key=lambda item: -item[1][1]):
+        print(f"| {name} | {idle:.1f} | {per_post:.2f} |")
+    idle_total = sum(idle for idle, _ in per_host.values())
+    print(f"| all | {idle_total:.1f} | {sum(p for _, p in per_host.values()):.2f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
