@@ -97,7 +97,7 @@ endif
 
 # The cluster topology (deploy/cluster): each part on a host of its own, in network namespaces.
 # In it, the parts of stop-%, start-% and kill-% are hosts, e.g. STACK=cluster make stop-kafka-2
-# (a power loss: its processes frozen, then SIGKILLed, left down until start-kafka-2).
+# (every process on it SIGKILLed, and left down until start-kafka-2).
 cluster-up: sync ## the cluster topology: 3 Kafka nodes, 2 Connect workers, 2 post services behind nginx, 3 consumers, each on a host of its own (root)
 	@$(CLUSTER) up
 

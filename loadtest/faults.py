@@ -8,7 +8,7 @@ engine has restarted it. PART is a part's name as `make status` shows it (kafka,
 subscribe-consumer, ...). Each fault runs the Makefile's targets, so it works on both stacks.
 
 In the cluster topology (STACK=cluster, deploy/cluster) PART is a host (kafka-2, connect-1, ...):
-`PART@Ts+Ds` powers it off for D seconds (its processes frozen, then SIGKILLed), `PART@Ts:kill`
+`PART@Ts+Ds` SIGKILLs its processes and keeps it down for D seconds, `PART@Ts:kill`
 SIGKILLs its processes and lets its supervisor restart them, and `PART@Ts+Ds:cut` unplugs its
 network link for D seconds while its processes run on.
 

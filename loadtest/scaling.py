@@ -28,7 +28,7 @@ from deploy.cluster.topology import (
     where_services_reach,
 )
 from deploy.native.layout import read_env_file
-from loadtest.faults import REPO, Fault
+from loadtest.faults import REPO
 from loadtest.run import Scenario, audit_engines, run
 from subscribe_service.adapters.tables import notifications
 
@@ -36,11 +36,12 @@ CANDIDATE_RATES = (50, 100, 150, 200, 300, 400)
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
-def scenario(rate: float, duration_s: float, faults: list[Fault] | None = None) -> Scenario:
+def scenario(rate: float, duration_s: float) -> Scenario:
+    """Through the load balancer, with sixty authors: every partition of six carries events."""
     return Scenario(
         rate=rate,
         duration_s=duration_s,
-        faults=faults or [],
+        authors=60,
         webhooks=False,
         post_url=BALANCER.runs.url,
         subscribe_url=SUBSCRIBE_API.runs.url,
@@ -60,7 +61,7 @@ def make(verb: str, host: Host) -> None:
 
 def catch_up(consumers: int, posts: int = 3000, rate: float = 100.0) -> float:
     """Events per second `consumers` members apply together, from their start to the end of a
-    backlog of `posts` made while every consumer was powered off. Their start and the group's
+    backlog of `posts` made while every consumer was down. Their start and the group's
     assignment count against them: the backlog is large enough for that to weigh little."""
     for host in CONSUMER_HOSTS:
         make("stop", host)
@@ -103,7 +104,7 @@ def sustained(summary: dict[str, Any]) -> bool:
 
 def highest_sustained_rate(instances: int) -> float:
     """The highest candidate rate sustained through the load balancer with so many post service
-    instances running (the others powered off)."""
+    instances running (the others down)."""
     idle = POST_SERVICE_HOSTS[instances:]
     for host in idle:
         make("stop", host)

@@ -41,7 +41,16 @@ from deploy.native.secrets import ensure_secrets
 from deploy.native.startup import migrate, start_and_wait, wait_ready
 from deploy.native.supervisor import Supervisor
 
-CONNECT_URL = CONNECT_HOSTS[0].runs.url
+
+def connect_url() -> str:
+    """The REST API of the first Connect worker that answers (either serves the whole group)."""
+    for host in CONNECT_HOSTS:
+        try:
+            httpx.get(host.runs.url, timeout=2)
+        except httpx.HTTPError:
+            continue
+        return host.runs.url
+    return CONNECT_HOSTS[0].runs.url
 
 
 def supervisor_of(cluster: Layout, passwords: dict[str, str]) -> Supervisor:
@@ -51,7 +60,7 @@ def supervisor_of(cluster: Layout, passwords: dict[str, str]) -> Supervisor:
 
 def registration() -> RegistrationSettings:
     return RegistrationSettings(
-        connect_url=CONNECT_URL,
+        connect_url=connect_url(),
         kafka_bootstrap_servers=BOOTSTRAP_SERVERS,
         connector_db_host=POST_DB.address,
         connector_db_port=POST_DB.part.port,
@@ -112,7 +121,8 @@ def format_kafka_storage(cluster: Layout) -> None:
 
 def down(cluster: Layout) -> None:
     """Stops every process, then removes the hosts' network (data is kept)."""
-    supervisor_of(cluster, {}).shutdown()
+    if config.supervisord_conf(cluster).exists():
+        supervisor_of(cluster, {}).shutdown()
     network.destroy()
 
 
@@ -126,18 +136,21 @@ def print_status(cluster: Layout, supervisor: Supervisor) -> bool:
         healthy &= ready and connected
         shown = f"{'ready' if ready else 'NOT READY':<9} {'up' if connected else 'CUT'}"
         print(f"{host.name:<24} {host.address:<12} {state:<9} {shown}")
-    for name, state in connector_states(CONNECT_URL).items():
+    url = connect_url()
+    states = connector_states(url)
+    healthy &= bool(states)
+    for name, state in states.items():
         healthy &= state == "RUNNING"
-        workers = ", ".join(task_workers(name)) or "no task"
+        workers = ", ".join(task_workers(url, name)) or "no task"
         print(f"connector {name:<30} {state:<9} task on {workers}")
     print(replication_summary())
     return healthy
 
 
-def task_workers(connector: str) -> list[str]:
-    """The hosts (by address) whose workers run the connector's tasks."""
+def task_workers(url: str, connector: str) -> list[str]:
+    """The hosts whose workers run the connector's tasks."""
     try:
-        status = httpx.get(f"{CONNECT_URL}/connectors/{connector}/status", timeout=5).json()
+        status = httpx.get(f"{url}/connectors/{connector}/status", timeout=5).json()
     except httpx.HTTPError:
         return []
     return [host_at(task["worker_id"].split(":")[0]) for task in status.get("tasks", [])]
@@ -160,9 +173,11 @@ def replication_summary() -> str:
     return "\n".join(lines)
 
 
-def power_off(supervisor: Supervisor, host: Host) -> None:
-    """As the host's peers see a power loss: every process on it freezes at once, then is
-    SIGKILLed, and its supervisor leaves it down (until `start`)."""
+def kill_and_keep_down(supervisor: Supervisor, host: Host) -> None:
+    """Every process on the host SIGKILLed, and left down until `start`. They are frozen first,
+    so none of them runs another instruction (no shutdown hook, no goodbye to a group) while its
+    supervisor is told not to restart it. Its peers see what a crash shows them: connections
+    closed by the host's kernel, then refused. A host that falls silent is `cut`."""
     network.signal_all(host, signal.SIGSTOP)
     stopping = subprocess.Popen(
         [*supervisor_ctl(supervisor), "stop", host.name], stdout=subprocess.DEVNULL
@@ -170,10 +185,19 @@ def power_off(supervisor: Supervisor, host: Host) -> None:
     deadline = time.monotonic() + 10
     while supervisor.state(host.name) not in {"STOPPING", "STOPPED"}:
         if time.monotonic() > deadline:
-            break
+            network.signal_all(host, signal.SIGCONT)
+            raise RuntimeError(f"supervisord did not begin to stop {host.name} within 10 s")
         time.sleep(0.05)
     network.signal_all(host, signal.SIGKILL)
     stopping.wait()
+
+
+def heal(cluster: Layout, supervisor: Supervisor) -> None:
+    """Whatever a fault left behind, undone: every link plugged in, every host's part started,
+    and waited for."""
+    for host in HOSTS:
+        network.reconnect(host)
+    start_and_wait(supervisor, cluster, *(host.runs for host in HOSTS))
 
 
 def supervisor_ctl(supervisor: Supervisor) -> list[str]:
@@ -186,9 +210,10 @@ def main() -> int:
     commands.add_parser("up", help="create the hosts and start every part on its own, in order")
     commands.add_parser("down", help="stop every process and remove the hosts (data is kept)")
     commands.add_parser("status", help="each host's state, health and link; exits 1 unless all")
+    commands.add_parser("heal", help="plug every link in, start every host's part, wait for all")
     verbs = {
         "kill": "SIGKILL every process on the host; its supervisor restarts them",
-        "stop": "power the host off: every process frozen, then SIGKILLed, and left down",
+        "stop": "SIGKILL every process on the host (frozen first) and leave it down",
         "start": "start the host's part again and wait until it is ready",
         "cut": "unplug the host's cable: its processes run on, unreachable",
         "reconnect": "plug the host's cable back in",
@@ -202,6 +227,9 @@ def main() -> int:
     if arguments.command == "down":
         down(cluster)
         return 0
+    if arguments.command != "up" and not config.supervisord_conf(cluster).exists():
+        print("the cluster was never started here (make cluster-up)")
+        return 1
     if arguments.command == "up":
         up(cluster)
         return 0
@@ -211,12 +239,15 @@ def main() -> int:
         return 1
     if arguments.command == "status":
         return 0 if print_status(cluster, supervisor) else 1
+    if arguments.command == "heal":
+        heal(cluster, supervisor)
+        return 0
     host = BY_NAME[arguments.host]
     match arguments.command:
         case "kill":
             network.signal_all(host, signal.SIGKILL)
         case "stop":
-            power_off(supervisor, host)
+            kill_and_keep_down(supervisor, host)
         case "start":
             supervisor.start(host.name)
             wait_ready(host.runs, cluster, supervisor)

@@ -38,8 +38,13 @@ def create() -> None:
     ip("link", "set", BRIDGE, "up")
     existing = namespaces()
     for host in HOSTS:
+        if host.namespace in existing and not ip("link", "show", host.link, check=False):
+            ip("netns", "delete", host.namespace)  # half made: made again below
+            existing.discard(host.namespace)
         if host.namespace not in existing:
             _create_host(host)
+        # A link an aborted cut left down, or a bridge made anew: plugged in again.
+        ip("link", "set", host.link, "master", BRIDGE, "up")
 
 
 def _create_host(host: Host) -> None:
@@ -81,4 +86,5 @@ def reconnect(host: Host) -> None:
 
 
 def is_connected(host: Host) -> bool:
-    return "state UP" in ip("link", "show", host.link) or ",UP" in ip("link", "show", host.link)
+    shown = ip("link", "show", host.link, check=False)
+    return "state UP" in shown or ",UP" in shown

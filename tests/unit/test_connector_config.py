@@ -82,6 +82,16 @@ def test_the_sink_writes_the_state_connectors_changes_into_the_read_models_table
     assert not any(key.startswith("_") for key in sink)
 
 
+def test_the_sink_retries_a_lost_connection_long_enough_for_a_restart_and_then_fails() -> None:
+    # Retried on the same closed connection, Debezium 3.5's check for the table never succeeds:
+    # a bound that ends in FAILED lets connector-restarter replace the task; a million retries
+    # kept it RUNNING and writing nothing (CI, the subscribe database restarted mid-load).
+    sink = rendered(Flavour.MARIADB, READ_MODEL_SINK)
+    assert sink["connection.restart.on.errors"] == "true"
+    retrying_s = int(sink["flush.max.retries"]) * int(sink["flush.retry.delay.ms"]) / 1000
+    assert 10 <= retrying_s <= 60
+
+
 def test_the_sink_differs_between_the_flavours_only_in_its_jdbc_scheme() -> None:
     mysql, mariadb = (
         rendered(Flavour.MYSQL, READ_MODEL_SINK),
