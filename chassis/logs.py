@@ -32,6 +32,8 @@ def configure_logging(level: str = "info") -> None:
     structlog.configure(
         processors=[*stamped, *rendered],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        # One write per line, as the standard library's handler does: PrintLogger wrote the line
+        # and its newline apart, and a record of the other logger could land in between.
+        logger_factory=structlog.WriteLoggerFactory(sys.stdout),
         cache_logger_on_first_use=True,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,7 +15,7 @@ import structlog
 
 from chassis.logs import configure_logging
 from post_service.adapters.kafka import EventPublisher
-from tests.running_stack import eventually
+from tests.running_stack import REPO, eventually
 
 
 @pytest.fixture(autouse=True)
@@ -69,3 +71,37 @@ def test_librdkafkas_own_lines_are_json_too(capsys: pytest.CaptureFixture[str]) 
     (refused, *_) = eventually(client_lines, timeout_s=10, what="librdkafka's first line")
     assert "Connection refused" in refused["event"]
     assert refused["level"] == "error"
+
+
+# Threads of one process logging at once, through structlog and through the standard library
+# (SQLAlchemy's pool, uvicorn), as the post service did while its database restarted.
+INTERLEAVED = """
+import logging, sys, threading
+import structlog
+from chassis.logs import configure_logging
+
+configure_logging()
+def from_structlog():
+    for i in range(3000):
+        structlog.get_logger().warning("database error", error="x" * (i % 700))
+def from_stdlib():
+    for i in range(3000):
+        logging.getLogger("sqlalchemy.pool").error("Exception during reset %s", "y" * (i % 700))
+threads = [threading.Thread(target=t) for t in (from_structlog, from_stdlib) * 2]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+
+
+def test_lines_logged_at_once_by_threads_through_both_loggers_stay_whole_lines() -> None:
+    # structlog's PrintLogger wrote a line and its newline in two calls: the standard library's
+    # handler got in between, and CI's post-service.log held two JSON objects on one line.
+    done = subprocess.run(
+        [sys.executable, "-c", INTERLEAVED], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    lines = done.stdout.splitlines()
+    assert len(lines) == 4 * 3000
+    for line in lines:
+        assert isinstance(json.loads(line), dict), line[:200]
