@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
 
 from connect.register import RegistrationSettings, register
 from contract.events import EVENTS_TOPIC
 from deploy.cluster import config, network
+from deploy.cluster.partitions import events_partitions
 from deploy.cluster.topology import (
     BALANCER,
     BOOTSTRAP_SERVERS,
@@ -162,13 +162,12 @@ def host_at(address: str) -> str:
 
 def replication_summary() -> str:
     """The events topic's partitions: leader and in-sync replicas, by node id."""
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP_SERVERS, "log_level": 0})
     try:
-        topic = admin.list_topics(EVENTS_TOPIC, timeout=5).topics[EVENTS_TOPIC]
+        partitions = events_partitions(timeout_s=5)
     except KafkaException as error:
         return f"{EVENTS_TOPIC}: {error}"
     lines = [f"{EVENTS_TOPIC}: partition leader in-sync"]
-    for number, partition in sorted(topic.partitions.items()):
+    for number, partition in sorted(partitions.items()):
         lines.append(f"  {number:>9} {partition.leader:>6} {partition.isrs}")
     return "\n".join(lines)
 

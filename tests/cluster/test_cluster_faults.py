@@ -12,12 +12,12 @@ from typing import TypeVar
 
 import pytest
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
 
 from connect.connector import EVENTS_CONNECTOR
 from contract.events import EVENTS_TOPIC
 from deploy.cluster import config
-from deploy.cluster.topology import BOOTSTRAP_SERVERS, CONNECT_HOSTS, HOSTS, KAFKA_HOSTS
+from deploy.cluster.partitions import events_partitions
+from deploy.cluster.topology import CONNECT_HOSTS, HOSTS, KAFKA_HOSTS
 from tests.cluster.conftest import connect_status, load_through
 from tests.running_stack import eventually
 
@@ -57,24 +57,20 @@ def fewest_in_sync() -> int:
     """The smallest in-sync replica set among the events topic's partitions, as Kafka reports
     it now (3 when the question cannot be answered)."""
     try:
-        admin = AdminClient({"bootstrap.servers": BOOTSTRAP_SERVERS})
-        topic = admin.list_topics(EVENTS_TOPIC, timeout=5).topics[EVENTS_TOPIC]
+        partitions = events_partitions(timeout_s=5)
     except KafkaException:
         return len(KAFKA_HOSTS)
-    return min((len(p.isrs) for p in topic.partitions.values()), default=len(KAFKA_HOSTS))
+    return min((len(p.isrs) for p in partitions.values()), default=len(KAFKA_HOSTS))
 
 
 def partition_leaders() -> dict[int, int]:
     """The events topic's partitions and the node id leading each."""
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP_SERVERS})
-    topic = admin.list_topics(EVENTS_TOPIC, timeout=10).topics[EVENTS_TOPIC]
-    return {number: partition.leader for number, partition in topic.partitions.items()}
+    return {number: partition.leader for number, partition in events_partitions().items()}
 
 
 def fully_replicated() -> bool:
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP_SERVERS})
-    topic = admin.list_topics(EVENTS_TOPIC, timeout=10).topics[EVENTS_TOPIC]
-    return all(len(partition.isrs) == len(KAFKA_HOSTS) for partition in topic.partitions.values())
+    partitions = events_partitions().values()
+    return all(len(partition.isrs) == len(KAFKA_HOSTS) for partition in partitions)
 
 
 def source_task_host() -> str:
