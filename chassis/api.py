@@ -141,6 +141,10 @@ def create_api(
         version="1.0",
         exception_handlers={RequestValidationError: invalid_request},
         lifespan=lifespan,
+        # The metrics are Prometheus's (chassis/http_metrics.py) and the logs structlog's.
+        # FastAPI's own OpenTelemetry, off, no longer asks on every request whether a provider
+        # has been configured since.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.add_middleware(
         InFlightLimit, max_in_flight=max_in_flight, guards=[r.prefix for r in routers]

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -28,12 +27,12 @@ from deploy.cluster.topology import (
     where_services_reach,
 )
 from deploy.native.layout import read_env_file
+from loadtest.cpu import PartCost, cost_per_post, table
 from loadtest.faults import REPO
 from loadtest.run import Scenario, audit_engines, run
 from subscribe_service.adapters.tables import notifications
 
 CANDIDATE_RATES = (50, 100, 150, 200, 300, 400)
-TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
 def scenario(rate: float, duration_s: float) -> Scenario:
@@ -120,42 +119,13 @@ def highest_sustained_rate(instances: int) -> float:
     return best
 
 
-def cpu_ticks() -> dict[str, int]:
-    """CPU time (user and system, in clock ticks) every process of each host has used."""
-    ticks = {}
-    for host in HOSTS:
-        total = 0
-        for pid in network.pids(host):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        ticks[host.name] = total
-    return ticks
-
-
-def cpu_per_post(rate: float = 50.0, duration_s: float = 30.0) -> dict[str, tuple[float, float]]:
-    """Each host's CPU: milliseconds per second while idle, and milliseconds per post accepted
-    beyond that idle cost (a Kafka node or a polling consumer spends CPU with nothing to do, and
-    on this machine that would otherwise be charged to the posts)."""
-    before = cpu_ticks()
-    time.sleep(duration_s)
-    idle_ticks = cpu_ticks()
-    idle_per_s = {name: (idle_ticks[name] - before[name]) / duration_s for name in before}
-    started = time.monotonic()
-    summary = measure(scenario(rate, duration_s))
-    elapsed = time.monotonic() - started
-    after = cpu_ticks()
-    accepted = int(summary["accepted"])
-    ms = 1000 / TICKS_PER_S
-    return {
-        name: (
-            idle_per_s[name] * ms,
-            (after[name] - idle_ticks[name] - idle_per_s[name] * elapsed) * ms / accepted,
-        )
-        for name in before
-    }
+def cpu_per_post(rate: float = 50.0, duration_s: float = 30.0) -> dict[str, PartCost]:
+    """Each host's CPU: idle, and per post beyond idle."""
+    return cost_per_post(
+        lambda: {host.name: network.pids(host) for host in HOSTS},
+        lambda: measure(scenario(rate, duration_s)),
+        rate,
+    )
 
 
 def main() -> int:
@@ -190,14 +160,10 @@ def print_ratios(what: str, figure: str, measured: dict[int, float]) -> None:
         print(f"| {n} | {value:.0f} | {ratio} |")
 
 
-def print_cpu(per_host: dict[str, tuple[float, float]]) -> None:
+def print_cpu(per_host: dict[str, PartCost]) -> None:
     print("\nCPU by host at 50 posts/s: idle, and beyond idle per post (the post, its event, its")
     print("notification, its replica row)\n")
-    print("| host | idle, ms per s | ms per post beyond idle |\n| --- | --- | --- |")
-    for name, (idle, per_post) in sorted(per_host.items(), key=lambda item: -item[1][1]):
-        print(f"| {name} | {idle:.1f} | {per_post:.2f} |")
-    idle_total = sum(idle for idle, _ in per_host.values())
-    print(f"| all | {idle_total:.1f} | {sum(p for _, p in per_host.values()):.2f} |")
+    print("\n".join(table(per_host)))
 
 
 if __name__ == "__main__":

@@ -96,6 +96,16 @@ class Supervisor:
         fields = self.ctl("status", program).stdout.split()
         return fields[1] if len(fields) > 1 else "UNKNOWN"
 
+    def pids(self) -> dict[str, int]:
+        """supervisord's own pid (as "supervisord") and each running program's, by name."""
+        pids = {"supervisord": int(self.ctl("pid").stdout)}
+        for line in self.ctl("status").stdout.splitlines():
+            # post-db   RUNNING   pid 1234, uptime 0:01:02
+            name, state, *rest = line.split()
+            if state == "RUNNING" and rest[:1] == ["pid"]:
+                pids[name] = int(rest[1].rstrip(","))
+        return pids
+
     def start(self, *programs: str) -> None:
         """Starts those of the programs that are not running, side by side: `supervisorctl
         start a b` would start them one after the other, a second apart."""

@@ -32,7 +32,9 @@ log = structlog.get_logger()
 KEY_LIFETIME_HOURS = round(KEY_LIFETIME.total_seconds() / 3600)
 
 
-def dependencies(request: Request) -> Bootstrapped:
+# A coroutine, so that FastAPI calls it on the event loop: a plain function would be sent to the
+# thread pool and back on every request, for a dict lookup.
+async def dependencies(request: Request) -> Bootstrapped:
     deps: Bootstrapped = request.app.state.deps
     return deps
 

@@ -25,7 +25,8 @@ from subscribe_service.service.ports import UnitOfWork
 from subscribe_service.settings import Settings
 
 
-def unit_of_work(request: Request) -> Callable[[], UnitOfWork]:
+# A coroutine: FastAPI would run a plain function in the thread pool, a round trip per request.
+async def unit_of_work(request: Request) -> Callable[[], UnitOfWork]:
     deps: Bootstrapped = request.app.state.deps
     return deps.unit_of_work
 

@@ -75,7 +75,8 @@ class DeliveryPublic(BaseModel):
     last_error: str | None = Field(description="Why the last attempt failed")
 
 
-def unit_of_work(request: Request) -> Callable[[], UnitOfWork]:
+# A coroutine: FastAPI would run a plain function in the thread pool, a round trip per request.
+async def unit_of_work(request: Request) -> Callable[[], UnitOfWork]:
     factory: Callable[[], UnitOfWork] = request.app.state.deps.unit_of_work
     return factory
 
