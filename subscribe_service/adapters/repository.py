@@ -29,6 +29,8 @@ from subscribe_service.domain.deliveries import (
 )
 from subscribe_service.domain.feed import FeedEntry
 from subscribe_service.domain.notifications import Notification
+from subscribe_service.domain.post_states import PostState
+from subscribe_service.domain.subscriptions import SubscriptionPeriod
 from subscribe_service.domain.webhooks import Endpoint
 from subscribe_service.service.ports import (
     Backlog,
@@ -42,27 +44,28 @@ from subscribe_service.service.ports import (
     UnitOfWork,
 )
 
-# The statements the consumer runs for every event are built once, with their parameters bound
-# at execution: building one again per event (and its key in SQLAlchemy's statement cache)
-# cost more CPU than sending it.
+# The statements the consumer runs for every batch are built once, with their parameters bound
+# at execution: building one again each time (and its key in SQLAlchemy's statement cache) cost
+# more CPU than sending it.
 
-# The subscribers of an author at a moment: subscribed then, and not yet unsubscribed.
-SUBSCRIBERS_AT = (
-    select(subscriptions.c.subscriber_id)
-    .distinct()
-    .where(
-        subscriptions.c.author_id == bindparam("author_id"),
-        subscriptions.c.subscribed_at <= bindparam("at"),
-        or_(
-            subscriptions.c.unsubscribed_at.is_(None),
-            subscriptions.c.unsubscribed_at > bindparam("at"),
-        ),
-    )
+# The authors' subscription periods that cover a moment between since and until.
+PERIODS_OF = select(
+    subscriptions.c.subscriber_id,
+    subscriptions.c.author_id,
+    subscriptions.c.subscribed_at,
+    subscriptions.c.unsubscribed_at,
+).where(
+    subscriptions.c.author_id.in_(bindparam("author_ids", expanding=True)),
+    subscriptions.c.subscribed_at <= bindparam("until"),
+    or_(
+        subscriptions.c.unsubscribed_at.is_(None),
+        subscriptions.c.unsubscribed_at > bindparam("since"),
+    ),
 )
 # INSERT IGNORE turns the duplicate key of an event seen before into "0 rows": no error, no race
 # between a check and an insert. A concurrent attempt waits on the row lock.
 RECORD_EVENT = insert(processed_events).prefix_with("IGNORE")
-# A post's state taken to a version, if newer than its own: one statement, no read before the
+# A post taken to a state, if its version is newer than the one applied: no read before the
 # write. MariaDB applies the assignments in order, so the version, which the others compare
 # with, is assigned last (a list of pairs keeps that order; keywords would be put in the
 # table's column order).
@@ -110,21 +113,49 @@ class SqlSubscriptions(Subscriptions):
         )
         return result.rowcount > 0
 
-    def subscribers_of(self, author_id: int, at: datetime) -> list[int]:
-        rows = self.connection.execute(SUBSCRIBERS_AT, {"author_id": author_id, "at": stored(at)})
-        return list(rows.scalars())
+    def periods_of(
+        self, author_ids: Collection[int], since: datetime, until: datetime
+    ) -> list[SubscriptionPeriod]:
+        if not author_ids:
+            return []
+        rows = self.connection.execute(
+            PERIODS_OF,
+            {"author_ids": list(author_ids), "since": stored(since), "until": stored(until)},
+        )
+        return [
+            SubscriptionPeriod(
+                row.subscriber_id,
+                row.author_id,
+                loaded(row.subscribed_at),
+                None if row.unsubscribed_at is None else loaded(row.unsubscribed_at),
+            )
+            for row in rows
+        ]
 
 
 class SqlInbox(Inbox):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def record(self, event: PostEvent) -> bool:
-        result = self.connection.execute(
-            RECORD_EVENT,
-            {"event_id": str(event.event_id), "post_id": event.post_id, "version": event.version},
-        )
-        return result.rowcount == 1
+    def record(self, events: Sequence[PostEvent]) -> list[PostEvent]:
+        rows = [
+            {"event_id": str(e.event_id), "post_id": e.post_id, "version": e.version}
+            for e in events
+        ]
+        if len(rows) > 1:
+            # The usual batch is all new, and one statement records it. If an id was recorded
+            # before (a redelivery, a replay) or comes twice, its row was ignored: the statement
+            # is undone, and each event recorded alone tells which.
+            savepoint = self.connection.begin_nested()
+            if self.connection.execute(RECORD_EVENT, rows).rowcount == len(rows):
+                savepoint.commit()
+                return list(events)
+            savepoint.rollback()
+        return [
+            event
+            for event, row in zip(events, rows, strict=True)
+            if self.connection.execute(RECORD_EVENT, row).rowcount == 1
+        ]
 
 
 class SqlNotifications(Notifications):
@@ -220,17 +251,22 @@ class SqlPostStates(PostStates):
         )
         return set(rows.scalars())
 
-    def advance(
-        self, post_id: int, version: int, title: str | None, deleted_at: datetime | None
-    ) -> None:
+    def advance(self, states: Sequence[PostState]) -> None:
+        if not states:
+            return
+        # One statement of many rows, applied in their order: two changes of a post in one
+        # batch leave it at the newer.
         self.connection.execute(
             ADVANCE_STATE,
-            {
-                "post_id": post_id,
-                "version": version,
-                "title": title,
-                "deleted_at": None if deleted_at is None else stored(deleted_at),
-            },
+            [
+                {
+                    "post_id": state.post_id,
+                    "version": state.version,
+                    "title": state.title,
+                    "deleted_at": None if state.deleted_at is None else stored(state.deleted_at),
+                }
+                for state in states
+            ],
         )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from contract.events import PostCreated, PostDeleted, PostEvent
+from contract.events import PostCreated, PostEvent
 from subscribe_service.domain.deliveries import NewDelivery
 from subscribe_service.domain.feed import FeedEntry
 from subscribe_service.domain.notifications import Notification
+from subscribe_service.domain.post_states import PostState
+from subscribe_service.domain.subscriptions import Subscribers
 from subscribe_service.service.ports import UnitOfWork
 
 
@@ -20,36 +22,37 @@ def notify_subscribers(
     with a webhook endpoint also get a pending delivery, in the same transaction, which the
     dispatcher sends. Every event takes its post to its version, if that is newer than the one
     applied: notifications show the newest title, and none of a deleted post is listed. Returns
-    the new notifications and how many events were duplicates."""
-    created: list[Notification] = []
-    duplicates = 0
+    the new notifications and how many events were duplicates.
+
+    A statement does the whole batch's part at each step, not one per event: a consumer catching
+    up applies hundreds of events per transaction."""
     with unit_of_work() as uow:
+        new = uow.inbox.record(events)
         # A creation that comes after its post's deletion was applied (a reconcile's late copy)
         # notifies nobody: no notification, no webhook, of a post that is gone.
-        created_posts = {e.post_id for e in events if isinstance(e, PostCreated)}
-        gone = uow.post_states.deleted_among(created_posts)
-        for event in events:
-            if not uow.inbox.record(event):
-                duplicates += 1
-                continue
-            if isinstance(event, PostCreated) and event.post_id not in gone:
-                notifications = notifications_of(uow, event)
-                uow.notifications.add(notifications)
-                created.extend(notifications)
-            deleted_at = event.deleted_at if isinstance(event, PostDeleted) else None
-            title = None if isinstance(event, PostDeleted) else event.title
-            uow.post_states.advance(event.post_id, event.version, title, deleted_at)
+        creations = [e for e in new if isinstance(e, PostCreated)]
+        gone = uow.post_states.deleted_among({e.post_id for e in creations})
+        creations = [e for e in creations if e.post_id not in gone]
+        created = notifications_of(uow, creations)
+        uow.notifications.add(created)
+        uow.post_states.advance([PostState.after(e) for e in new])
         with_endpoint = uow.endpoints.having({n.subscriber_id for n in created})
         uow.deliveries.add(
             [NewDelivery.of(n) for n in created if n.subscriber_id in with_endpoint],
             at=datetime.now(UTC),
         )
         uow.commit()
-    return created, duplicates
+    return created, len(events) - len(new)
 
 
-def notifications_of(uow: UnitOfWork, event: PostCreated) -> list[Notification]:
-    """One for each subscriber of the author when the post was created."""
+def notifications_of(uow: UnitOfWork, creations: Sequence[PostCreated]) -> list[Notification]:
+    """For each post, one for each subscriber of its author when it was created."""
+    if not creations:
+        return []
+    moments = [e.created_at for e in creations]
+    subscribers = Subscribers(
+        uow.subscriptions.periods_of({e.author_id for e in creations}, min(moments), max(moments))
+    )
     return [
         Notification(
             event.event_id,
@@ -59,7 +62,8 @@ def notifications_of(uow: UnitOfWork, event: PostCreated) -> list[Notification]:
             event.title,
             event.created_at,
         )
-        for subscriber_id in uow.subscriptions.subscribers_of(event.author_id, at=event.created_at)
+        for event in creations
+        for subscriber_id in subscribers.of(event.author_id, at=event.created_at)
     ]
 
 

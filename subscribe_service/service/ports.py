@@ -19,6 +19,8 @@ from subscribe_service.domain.deliveries import (
 )
 from subscribe_service.domain.feed import FeedEntry
 from subscribe_service.domain.notifications import Notification
+from subscribe_service.domain.post_states import PostState
+from subscribe_service.domain.subscriptions import SubscriptionPeriod
 from subscribe_service.domain.webhooks import Endpoint
 
 
@@ -34,16 +36,20 @@ class Subscriptions(abc.ABC):
         """Ends the open period at `at`; False when there was none."""
 
     @abc.abstractmethod
-    def subscribers_of(self, author_id: int, at: datetime) -> list[int]:
-        """Who was subscribed to the author at that moment (a post's created_at)."""
+    def periods_of(
+        self, author_ids: Collection[int], since: datetime, until: datetime
+    ) -> list[SubscriptionPeriod]:
+        """The authors' periods that cover some moment from since to until, both included:
+        enough to tell who was subscribed at any of those moments."""
 
 
 class Inbox(abc.ABC):
     """The processed-events table: its primary key makes a second attempt a no-op."""
 
     @abc.abstractmethod
-    def record(self, event: PostEvent) -> bool:
-        """True the first time an event id is recorded, False for every later attempt."""
+    def record(self, events: Sequence[PostEvent]) -> list[PostEvent]:
+        """Records the events' ids; returns, in order, those recorded for the first time: an
+        id recorded before, or earlier in the same batch, is left out."""
 
 
 class Notifications(abc.ABC):
@@ -62,11 +68,9 @@ class PostStates(abc.ABC):
         """Those of the posts whose deletion was applied."""
 
     @abc.abstractmethod
-    def advance(
-        self, post_id: int, version: int, title: str | None, deleted_at: datetime | None
-    ) -> None:
-        """Takes the post to this version, its title and deletion with it, if the version is
-        newer than the one applied; an older or equal one changes nothing."""
+    def advance(self, states: Sequence[PostState]) -> None:
+        """Takes each post to its state, in order, if the state's version is newer than the one
+        applied; an older or equal one changes nothing."""
 
 
 class Feed(abc.ABC):

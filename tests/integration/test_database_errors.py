@@ -84,7 +84,7 @@ def test_a_connection_killed_in_its_transaction_is_transient(subscribe_deps: Boo
         own_id = victim.scalar(text("SELECT CONNECTION_ID()"))
         with subscribe_deps.engine.connect() as killer:
             killer.execute(text(f"KILL CONNECTION {int(own_id or 0)}"))
-        error = error_of(lambda: SqlInbox(victim).record(event))
+        error = error_of(lambda: SqlInbox(victim).record([event]))
     assert is_transient(error)
 
 

@@ -98,10 +98,10 @@ class RefusingInbox(FakeInbox):
         super().__init__(store)
         self.refuses = refuses
 
-    def record(self, event: PostEvent) -> bool:
-        if self.refuses(event):
+    def record(self, events: Sequence[PostEvent]) -> list[PostEvent]:
+        if any(self.refuses(event) for event in events):
             raise data_too_long()
-        return super().record(event)
+        return super().record(events)
 
 
 class JournalingUnitOfWork(FakeSubscribeUnitOfWork):

@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import threading
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from uuid import uuid4
 
@@ -23,9 +23,13 @@ from subscribe_service.domain.deliveries import (
     Verdict,
 )
 from subscribe_service.domain.notifications import Notification
+from subscribe_service.domain.post_states import PostState
 from subscribe_service.domain.subscriptions import SubscriptionPeriod
 from subscribe_service.domain.webhooks import Endpoint
 from subscribe_service.service import ports as subscribe_ports
+
+# A subscription a test put in the store without a period: it covers every moment.
+SINCE_EVER = datetime.min.replace(tzinfo=UTC)
 
 
 class PostStore:
@@ -148,22 +152,36 @@ class FakeSubscriptions(subscribe_ports.Subscriptions):
         ]
         return found
 
-    def subscribers_of(self, author_id: int, at: datetime) -> list[int]:
-        periods = [p for p in self.store.periods if p.author_id == author_id]
-        timed = {p.subscriber_id for p in periods if p.unsubscribed_at is None}
-        since_ever = {s for s, a in self.store.subscriptions if a == author_id} - timed
-        return sorted({p.subscriber_id for p in periods if p.covers(at)} | since_ever)
+    def periods_of(
+        self, author_ids: Collection[int], since: datetime, until: datetime
+    ) -> list[SubscriptionPeriod]:
+        periods = [
+            p
+            for p in self.store.periods
+            if p.author_id in author_ids
+            and p.subscribed_at <= until
+            and (p.unsubscribed_at is None or p.unsubscribed_at > since)
+        ]
+        timed = {(p.subscriber_id, p.author_id) for p in self.store.periods}
+        since_ever = [
+            SubscriptionPeriod(subscriber_id, author_id, SINCE_EVER)
+            for subscriber_id, author_id in self.store.subscriptions - timed
+            if author_id in author_ids
+        ]
+        return periods + since_ever
 
 
 class FakeInbox(subscribe_ports.Inbox):
     def __init__(self, store: SubscribeStore) -> None:
         self.store = store
 
-    def record(self, event: PostEvent) -> bool:
-        if str(event.event_id) in self.store.processed:
-            return False
-        self.store.processed.add(str(event.event_id))
-        return True
+    def record(self, events: Sequence[PostEvent]) -> list[PostEvent]:
+        new = []
+        for event in events:
+            if str(event.event_id) not in self.store.processed:
+                self.store.processed.add(str(event.event_id))
+                new.append(event)
+        return new
 
 
 class FakeNotifications(subscribe_ports.Notifications):
@@ -194,12 +212,15 @@ class FakePostStates(subscribe_ports.PostStates):
         states = self.store.post_states
         return {p for p in post_ids if p in states and states[p][2] is not None}
 
-    def advance(
-        self, post_id: int, version: int, title: str | None, deleted_at: datetime | None
-    ) -> None:
-        applied = self.store.post_states.get(post_id)
-        if applied is None or version > applied[0]:
-            self.store.post_states[post_id] = (version, title, deleted_at)
+    def advance(self, states: Sequence[PostState]) -> None:
+        for state in states:
+            applied = self.store.post_states.get(state.post_id)
+            if applied is None or state.version > applied[0]:
+                self.store.post_states[state.post_id] = (
+                    state.version,
+                    state.title,
+                    state.deleted_at,
+                )
 
 
 class FakeSubscribeUnitOfWork(subscribe_ports.UnitOfWork):
