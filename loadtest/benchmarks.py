@@ -12,13 +12,15 @@ test's own receiver would share the load generator's process and core.
 from __future__ import annotations
 
 import asyncio
+import os
 import platform
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from loadtest import ceiling, dispatch_rate
+from loadtest import ceiling, cpu, dispatch_rate
 from loadtest.__main__ import load_native_secrets
 from loadtest.compare import switch_to
 from loadtest.faults import REPO, Fault
@@ -27,6 +29,8 @@ from post_service.settings import RelayMode
 from subscribe_service.settings import Settings
 
 DOC = REPO / "docs" / "benchmarks.md"
+PROFILES = DOC.parent / "profiles"
+PROFILED = ("post-service", "subscribe-consumer", "subscribe-dispatcher")
 CANDIDATE_RATES = (100, 200, 300, 400, 500, 600, 800, 1000)
 CONNECTIONS = 4
 
@@ -71,6 +75,21 @@ def highest_sustained_rate() -> Measured:
             f"not even {CANDIDATE_RATES[0]} posts/s was sustained: is the machine busy?"
         )
     return best
+
+
+def cpu_at(rate: float) -> dict[str, cpu.PartCost]:
+    """Each part's CPU per post at that rate (no webhooks, as the rate was found)."""
+    scenario = Scenario(rate=rate, duration_s=cpu.WARM_UP_S + cpu.WINDOW_S + 2, webhooks=False)
+    return cpu.cost_per_post(cpu.native_parts, lambda: measure(scenario), rate)
+
+
+def profiles_at(rate: float) -> list[Path]:
+    """Flame graphs of the Python processes at that rate, webhooks on (so that the dispatcher
+    works), into docs/profiles/."""
+    scenario = Scenario(rate=rate, duration_s=cpu.WARM_UP_S + cpu.WINDOW_S + 2)
+    parts = {name: pids[0] for name, pids in cpu.native_parts().items() if name in PROFILED}
+    parts[cpu.LOAD_GENERATOR] = os.getpid()
+    return cpu.profile(parts, lambda: measure(scenario), PROFILES)
 
 
 def catch_up(subscribers: int, posts: int = 3000) -> float:
@@ -152,6 +171,8 @@ def main() -> int:
     # returns once its own posts, queued behind all that, were delivered and the copy equal.
     measure(Scenario(rate=10, duration_s=5, webhooks=False, drain_timeout_s=300))
     best = highest_sustained_rate()
+    costs = cpu_at(best.scenario.rate)
+    pictures = profiles_at(best.scenario.rate)
     latency: dict[str, dict[float, Measured]] = {}
     for mode in (RelayMode.CDC, RelayMode.POLLING):
         switch_to(mode)
@@ -210,6 +231,19 @@ def main() -> int:
         "",
         f"At {best.scenario.rate:g}/s: HTTP p99 {best.summary['http_ms']['p99']:.0f} ms, "
         f"end-to-end p99 {best.summary['e2e_ms']['p99']:.0f} ms.",
+        "",
+        "## CPU per post, part by part",
+        "",
+        f"At {best.scenario.rate:g} posts/s (the highest sustained; 1 subscriber per author, no "
+        f"webhooks), over {cpu.WINDOW_S:g} s of the load from {cpu.WARM_UP_S:g} s after its "
+        f"start, beyond what each part spent idle in {cpu.WINDOW_S:g} s before it (`python -m "
+        "loadtest.cpu --rate R --subscribers 1` measures the same):",
+        "",
+        *cpu.table(costs),
+        "",
+        "Where the Python processes spend it, at the same rate with webhooks on (py-spy, the "
+        "thread holding the GIL, 100 samples a second; open the SVG in a browser to zoom): "
+        + ", ".join(f"[{p.stem}](profiles/{p.name})" for p in pictures) + ".",
         "",
         "## End-to-end latency, cdc against polling (ms, from the request to the notification)",
         "",
@@ -315,6 +349,11 @@ def main() -> int:
         row("---", "---", "---"),
         row("1,000 posts/s sustained, nothing lost or doubled", f"{best.scenario.rate:g}/s",
             "yes" if best.scenario.rate >= 1000 else "no: see below"),
+        row("CPU per post, every process summed, <= 2.0 ms",
+            f"{sum(c.ms_per_post for c in costs.values()):.2f} ms at {best.scenario.rate:g}/s",
+            "yes" if sum(c.ms_per_post for c in costs.values()) <= 2.0 else "no"),
+        row("consumer catch-up >= 5,000 events/s, 1 subscriber per author",
+            f"{catch_up_1:,.0f}/s", "yes" if catch_up_1 >= 5000 else "no"),
         row("e2e p99 <= 150 ms at 100 posts/s (cdc)",
             f"{latency['cdc'][100].summary['e2e_ms']['p99']:.0f} ms",
             "yes" if latency["cdc"][100].summary["e2e_ms"]["p99"] <= 150 else "no"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -31,6 +32,12 @@ MS_PER_TICK = 1000 / TICKS_PER_S
 LOAD_GENERATOR = "load generator"
 # Measured over WINDOW_S of load, from WARM_UP_S after it began.
 WARM_UP_S, WINDOW_S = 5.0, 15.0
+# 100 samples a second of the thread that holds the GIL: where the process's Python CPU goes
+# (time in a system call, which releases it, is not shown).
+PY_SPY_RECORD = (
+    str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "--rate", "100",
+    "--duration", str(int(WINDOW_S)), "--format", "flamegraph",
+)  # fmt: skip
 
 
 def ticks(pids: Iterable[int]) -> int:
@@ -102,6 +109,28 @@ def table(costs: dict[str, PartCost]) -> list[str]:
     per_post = sum(cost.ms_per_post for cost in costs.values())
     lines.append(f"| **all** | {idle:.1f} | **{per_post:.2f}** |")
     return lines
+
+
+def profile(parts: dict[str, int], load: Callable[[], object], into: Path) -> list[Path]:
+    """A flame graph (py-spy, SVG) of each of the Python processes over WINDOW_S of load(),
+    from WARM_UP_S after it began; returns the pictures written."""
+    into.mkdir(parents=True, exist_ok=True)
+    loading = threading.Thread(target=load)
+    loading.start()
+    time.sleep(WARM_UP_S)
+    pictures = {name: into / f"{name.replace(' ', '-')}.svg" for name in parts}
+    recorders = [
+        subprocess.Popen(
+            [*PY_SPY_RECORD, "--pid", str(pid), "--output", str(pictures[name])],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in parts.items()
+    ]
+    for recorder in recorders:
+        recorder.wait()
+    loading.join()
+    return [picture for picture in pictures.values() if picture.exists()]
 
 
 def native_parts() -> dict[str, list[int]]:
