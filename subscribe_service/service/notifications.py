@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from contract.events import PostCreated, PostEvent
+from contract.events import PostCreated, PostDeleted, PostEvent
 from subscribe_service.domain.deliveries import NewDelivery
 from subscribe_service.domain.feed import FeedEntry
 from subscribe_service.domain.notifications import Notification
@@ -28,9 +28,10 @@ def notify_subscribers(
     up applies hundreds of events per transaction."""
     with unit_of_work() as uow:
         new = uow.inbox.record(events)
-        # A creation that comes after its post's deletion was applied (a reconcile's late copy)
-        # notifies nobody: no notification, no webhook, of a post that is gone.
-        creations = [e for e in new if isinstance(e, PostCreated)]
+        # A creation that comes after its post's deletion (a reconcile's late copy) notifies
+        # nobody: no notification, no webhook, of a post that is gone, whether the deletion was
+        # applied in an earlier batch or comes earlier in this one.
+        creations = creations_not_after_deletion(new)
         gone = uow.post_states.deleted_among({e.post_id for e in creations})
         creations = [e for e in creations if e.post_id not in gone]
         created = notifications_of(uow, creations)
@@ -43,6 +44,18 @@ def notify_subscribers(
         )
         uow.commit()
     return created, len(events) - len(new)
+
+
+def creations_not_after_deletion(events: Sequence[PostEvent]) -> list[PostCreated]:
+    """The batch's creations, but those that come after a deletion of their post in it."""
+    deleted: set[int] = set()
+    creations = []
+    for event in events:
+        if isinstance(event, PostDeleted):
+            deleted.add(event.post_id)
+        elif isinstance(event, PostCreated) and event.post_id not in deleted:
+            creations.append(event)
+    return creations
 
 
 def notifications_of(uow: UnitOfWork, creations: Sequence[PostCreated]) -> list[Notification]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from contract.events import PostCreated
+from contract.events import PostCreated, PostDeleted
 from subscribe_service.service.notifications import latest_notifications, notify_subscribers
 from subscribe_service.service.subscriptions import subscribe, unsubscribe
 from tests.unit.fakes import FakeSubscribeUnitOfWork, SubscribeStore
@@ -54,3 +54,26 @@ def test_subscribing_twice_is_harmless() -> None:
     subscribe(uow, 10, author_id=1)
     created, _ = notify_subscribers(uow, [post_by(1)])
     assert len(created) == 1
+
+
+def test_a_late_creation_after_its_deletion_in_the_same_batch_notifies_nobody() -> None:
+    # A reconcile's copy of the creation (a new event id) lands right after the deletion.
+    store = SubscribeStore()
+    uow = lambda: FakeSubscribeUnitOfWork(store)  # noqa: E731
+    subscribe(uow, 10, author_id=1)
+    created = post_by(1)
+    deleted = PostDeleted(uuid4(), created.post_id, 1, 2, datetime.now(UTC))
+    made, _ = notify_subscribers(uow, [deleted, created])
+    assert made == []
+    assert store.notifications == []
+
+
+def test_a_post_created_then_deleted_in_one_batch_was_notified_while_it_lived() -> None:
+    store = SubscribeStore()
+    uow = lambda: FakeSubscribeUnitOfWork(store)  # noqa: E731
+    subscribe(uow, 10, author_id=1)
+    created = post_by(1)
+    deleted = PostDeleted(uuid4(), created.post_id, 1, 2, datetime.now(UTC))
+    made, _ = notify_subscribers(uow, [created, deleted])
+    assert [n.subscriber_id for n in made] == [10]
+    assert latest_notifications(uow, 10, limit=50) == []  # listed nowhere once deleted
