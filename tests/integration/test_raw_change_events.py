@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import httpx
 import pytest
 from confluent_kafka import Message
 from sqlalchemy import Engine
@@ -19,21 +17,16 @@ from post_service.service.posts import create_post
 from subscribe_service.adapters.kafka import headers_of
 from subscribe_service.domain.events import decode
 from tests.random_refs import random_id
-from tests.running_stack import CONNECT_URL, KAFKA, read_topic, topic_end
+from tests.running_stack import KAFKA, read_topic, topic_end
 
 
 @pytest.fixture(scope="module")
-def raw_connector() -> Iterator[None]:
+def raw_connector() -> None:
     register(
         RegistrationSettings(
             kafka_bootstrap_servers=KAFKA, connectors=[EVENTS_CONNECTOR, RAW_CONNECTOR]
         )
     )
-    yield
-    # Left running, it would read every later test's binlog beside the outbox connector,
-    # doubling Debezium's work for the rest of the run (and for whatever `make benchmarks`
-    # measures on the same stack afterwards).
-    httpx.delete(f"{CONNECT_URL}/connectors/{RAW_CONNECTOR}", timeout=30).raise_for_status()
 
 
 def change_of(message: Message) -> dict[str, object]:
