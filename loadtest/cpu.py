@@ -15,7 +15,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,19 @@ def ticks(pids: Iterable[int]) -> int:
     return total
 
 
+@contextmanager
+def steady_load(load: Callable[[], object], warm_up_s: float = WARM_UP_S) -> Iterator[None]:
+    """Runs load() in a thread; the block runs from warm_up_s after it began, and the load is
+    waited for after the block."""
+    loading = threading.Thread(target=load)
+    loading.start()
+    time.sleep(warm_up_s)
+    try:
+        yield
+    finally:
+        loading.join()
+
+
 @dataclass(frozen=True)
 class PartCost:
     idle_ms_per_s: float
@@ -80,13 +94,10 @@ def cost_per_post(
     before = sample()
     time.sleep(window_s)
     idle = sample()
-    loading = threading.Thread(target=load)
-    loading.start()
-    time.sleep(warm_up_s)
-    begun = sample()
-    time.sleep(window_s)
-    ended = sample()
-    loading.join()
+    with steady_load(load, warm_up_s):
+        begun = sample()
+        time.sleep(window_s)
+        ended = sample()
     costs = {}
     for name in pids:
         idle_per_s = (idle[name] - before[name]) / window_s
@@ -115,21 +126,18 @@ def profile(parts: dict[str, int], load: Callable[[], object], into: Path) -> li
     """A flame graph (py-spy, SVG) of each of the Python processes over WINDOW_S of load(),
     from WARM_UP_S after it began; returns the pictures written."""
     into.mkdir(parents=True, exist_ok=True)
-    loading = threading.Thread(target=load)
-    loading.start()
-    time.sleep(WARM_UP_S)
     pictures = {name: into / f"{name.replace(' ', '-')}.svg" for name in parts}
-    recorders = [
-        subprocess.Popen(
-            [*PY_SPY_RECORD, "--pid", str(pid), "--output", str(pictures[name])],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for name, pid in parts.items()
-    ]
-    for recorder in recorders:
-        recorder.wait()
-    loading.join()
+    with steady_load(load):
+        recorders = [
+            subprocess.Popen(
+                [*PY_SPY_RECORD, "--pid", str(pid), "--output", str(pictures[name])],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for name, pid in parts.items()
+        ]
+        for recorder in recorders:
+            recorder.wait()
     return [picture for picture in pictures.values() if picture.exists()]
 
 
