@@ -5,9 +5,11 @@ says, and that document stating every answer and every bound."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final
 
+import anyio.to_thread
 import structlog
 import uvicorn
 from fastapi import APIRouter, FastAPI, Path, Query, Request, status
@@ -17,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.pool import QueuePool
 from starlette.types import Lifespan
 
 from chassis.body_limit import BodySizeLimit
@@ -115,6 +118,28 @@ def exact_bounds(node: Any, keyword: str = "") -> Any:
     return node
 
 
+def a_thread_per_connection(
+    engine: Engine, lifespan: Lifespan[FastAPI] | None
+) -> Lifespan[FastAPI]:
+    """The lifespan, with as many threads for the routes as the pool has connections (AnyIO's
+    default is 40). A request in a thread beyond them would wait there for a connection, in an
+    order that is not its arrival's (a thread giving one back may take it again), while its
+    thread competes for the GIL with the event loop: under overload, a few requests waited
+    seconds. Beyond the threads, requests wait on the event loop, first come first served."""
+
+    @asynccontextmanager
+    async def with_threads(app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(engine.pool, QueuePool):  # chassis.database's engines
+            anyio.to_thread.current_default_thread_limiter().total_tokens = engine.pool.size()
+        if lifespan is None:
+            yield
+            return
+        async with lifespan(app):
+            yield
+
+    return with_threads
+
+
 class ServiceAPI(FastAPI):
     """FastAPI, with an OpenAPI document whose integer bounds are exact."""
 
@@ -140,7 +165,7 @@ def create_api(
         title=f"{service} service",
         version="1.0",
         exception_handlers={RequestValidationError: invalid_request},
-        lifespan=lifespan,
+        lifespan=a_thread_per_connection(engine, lifespan),
         # The metrics are Prometheus's (chassis/http_metrics.py) and the logs structlog's.
         # FastAPI's own OpenTelemetry, off, no longer asks on every request whether a provider
         # has been configured since.

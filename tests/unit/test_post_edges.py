@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from anyio.to_thread import current_default_thread_limiter
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from starlette.types import Receive, Scope, Send
 
+import chassis.database
 from chassis import body_limit
 from chassis.overload import InFlightLimit
 from chassis.unit_of_work import OutcomeUnknown
@@ -117,6 +119,16 @@ def test_requests_beyond_the_limit_in_progress_get_503_at_once_with_retry_after(
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert (first.status_code, second.status_code, health.status_code) == (201, 201, 201)
+
+
+def test_the_routes_have_a_thread_per_database_connection() -> None:
+    engine = chassis.database.create_engine(UNUSED_ENGINE.url, pool_size=3)
+    with TestClient(
+        create_app(Bootstrapped(engine, lambda: FakePostUnitOfWork(PostStore())))
+    ) as client:
+        assert client.portal is not None  # set while the client is open
+        threads = client.portal.call(lambda: current_default_thread_limiter().total_tokens)
+    assert threads == 3
 
 
 def test_a_body_that_does_not_arrive_gets_408_and_frees_its_place(
