@@ -215,26 +215,41 @@ def reset(settings: RegistrationSettings, name: str) -> None:
     A connector paused on purpose (another relay mode runs) stays paused."""
     with httpx.Client(base_url=settings.connect_url, timeout=30) as client:
         was = client.get(f"/connectors/{name}/status").json()["connector"]["state"]
-        client.put(f"/connectors/{name}/stop").raise_for_status()
-
-        def stopped() -> None:
-            state = client.get(f"/connectors/{name}/status").json()["connector"]["state"]
-            if state != "STOPPED":
-                raise NotReady(f"connector is {state}")
-
-        wait_until(stopped, settings)
-        client.delete(f"/connectors/{name}/offsets").raise_for_status()
-        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-        admin.delete_topics([schema_history_topic(name)])[schema_history_topic(name)].result()
-
-        def history_gone() -> None:
-            if schema_history_topic(name) in admin.list_topics(timeout=10).topics:
-                raise NotReady("the schema history topic is still being deleted")
-
-        wait_until(history_gone, settings)
+        forget_position(client, settings, name)
         again = "pause" if was == "PAUSED" else "resume"
         client.put(f"/connectors/{name}/{again}").raise_for_status()
     log.info("connector reset", connector=name, state="PAUSED" if was == "PAUSED" else "RUNNING")
+
+
+def unregister(settings: RegistrationSettings, name: str) -> None:
+    """Removes a connector with its offsets and schema history, so that one registered again
+    under its name starts from the current binlog position, as a new one does (Connect keeps a
+    deleted connector's offsets: registered again, it would read all the binlog written since)."""
+    with httpx.Client(base_url=settings.connect_url, timeout=30) as client:
+        forget_position(client, settings, name)
+        client.delete(f"/connectors/{name}").raise_for_status()
+    log.info("connector removed", connector=name)
+
+
+def forget_position(client: httpx.Client, settings: RegistrationSettings, name: str) -> None:
+    """Stops the connector, then deletes its offsets and its schema history topic."""
+    client.put(f"/connectors/{name}/stop").raise_for_status()
+
+    def stopped() -> None:
+        state = client.get(f"/connectors/{name}/status").json()["connector"]["state"]
+        if state != "STOPPED":
+            raise NotReady(f"connector is {state}")
+
+    wait_until(stopped, settings)
+    client.delete(f"/connectors/{name}/offsets").raise_for_status()
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin.delete_topics([schema_history_topic(name)])[schema_history_topic(name)].result()
+
+    def history_gone() -> None:
+        if schema_history_topic(name) in admin.list_topics(timeout=10).topics:
+            raise NotReady("the schema history topic is still being deleted")
+
+    wait_until(history_gone, settings)
 
 
 def main() -> int:

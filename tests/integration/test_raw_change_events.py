@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import Message
 from sqlalchemy import Engine
 
 from connect.connector import EVENTS_CONNECTOR, RAW_CONNECTOR, raw_topic
-from connect.register import RegistrationSettings, register
+from connect.register import RegistrationSettings, register, unregister
 from contract.events import PostCreated
 from post_service.adapters.repository import SqlUnitOfWork
 from post_service.domain.posts import NewPost
@@ -21,12 +22,15 @@ from tests.running_stack import KAFKA, read_topic, topic_end
 
 
 @pytest.fixture(scope="module")
-def raw_connector() -> None:
-    register(
-        RegistrationSettings(
-            kafka_bootstrap_servers=KAFKA, connectors=[EVENTS_CONNECTOR, RAW_CONNECTOR]
-        )
+def raw_connector() -> Iterator[None]:
+    """Registered for these tests, and removed after them with its binlog position: left
+    running, it would read every later test's binlog a second time."""
+    settings = RegistrationSettings(
+        kafka_bootstrap_servers=KAFKA, connectors=[EVENTS_CONNECTOR, RAW_CONNECTOR]
     )
+    register(settings)
+    yield
+    unregister(settings, RAW_CONNECTOR)
 
 
 def change_of(message: Message) -> dict[str, object]:
