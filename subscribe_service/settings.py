@@ -47,8 +47,11 @@ class Settings(DatabaseSettings):
     dispatcher_metrics_host: str = "127.0.0.1"
     dispatcher_metrics_port: int = 8086
     dispatcher_batch_size: int = Field(256, gt=0)
-    # How often an idle dispatcher looks for due deliveries: a cheap indexed query.
-    dispatcher_poll_interval_s: float = Field(0.05, gt=0)
+    # How soon a dispatcher looks for due deliveries again once it took all there were: soon
+    # after a claim that found some (more are likely on their way), twice as long after each
+    # that found none, up to the idle interval (each look is a short transaction).
+    dispatcher_busy_poll_interval_s: float = Field(0.01, gt=0)
+    dispatcher_poll_interval_s: float = Field(0.1, gt=0)
     dispatcher_max_in_flight: int = Field(256, gt=0)
     dispatcher_max_in_flight_per_endpoint: int = Field(4, gt=0)
     dispatcher_connect_timeout_s: float = Field(5.0, gt=0)
