@@ -24,6 +24,7 @@ from loadtest import ceiling, cpu, dispatch_rate
 from loadtest.__main__ import load_native_secrets
 from loadtest.compare import switch_to
 from loadtest.faults import REPO, Fault, make
+from loadtest.report import read_model_line
 from loadtest.run import Scenario, run
 from post_service.settings import RelayMode
 from subscribe_service.settings import Settings
@@ -156,6 +157,14 @@ def row(*cells: object) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def drain_row(path: str, backlog: float, drained_s: float | None, baseline_s: float | None) -> str:
+    """A path's drain after an outage; one that did not drain within the run's wait says so."""
+    if drained_s is None:
+        return row(path, "not within the wait", "-", "-")
+    ratio = "-" if baseline_s is None else f"{baseline_s / drained_s:.2f}"
+    return row(path, f"{drained_s:.1f}", f"{backlog / drained_s:,.0f}", ratio)
+
+
 def latency_rows(
     baseline: tuple[str, dict[str, float]], measured: tuple[str, dict[str, float]]
 ) -> list[str]:
@@ -217,10 +226,11 @@ def main() -> int:
     window = gone["faults"][0]
     # The changes made while Connect was away, and how long after its return each path took.
     backlog = changes_made(gone) * (window["ended_s"] - window["began_s"]) / gone["duration_s"]
-    sink_drain_s = (gone["duration_s"] - window["ended_s"]) + (
-        gone["read_model"]["converged_s"] or float("nan")
+    converged_s = gone["read_model"]["converged_s"]
+    sink_drain_s = (
+        None if converged_s is None else gone["duration_s"] - window["ended_s"] + converged_s
     )
-    events_drain_s = window["recovery_s"] or float("nan")
+    events_drain_s = window["recovery_s"]
 
     cdc_max = latency["cdc"][best.scenario.rate].summary
     lines = [
@@ -340,17 +350,14 @@ def main() -> int:
                       ("replica: change to the sink's write", model["lag_ms"])),
         "",
         f"Through a 30 s Kafka Connect outage at the same rate, ending with the load: "
-        f"{backlog:,.0f} changes made while it was away; read model equal to the posts table "
-        f"{gone['read_model']['converged_s']} s after the load's end "
-        f"({gone['read_model']['differing_rows']} rows differing), "
+        f"{backlog:,.0f} changes made while it was away; {read_model_line(gone['read_model'])}; "
         f"{gone['lost']} events lost, {gone['duplicated']} doubled.",
         "",
         row("after Connect's return", "drained in (s)", "changes/s", "ratio"),
         row("---", "---", "---", "---"),
-        row("events to the notifications (baseline)", f"{events_drain_s:.1f}",
-            f"{backlog / events_drain_s:,.0f}", "1.00"),
-        row("the sink to the read model", f"{sink_drain_s:.1f}", f"{backlog / sink_drain_s:,.0f}",
-            f"{events_drain_s / sink_drain_s:.2f}"),
+        drain_row("events to the notifications (baseline)", backlog, events_drain_s,
+                  events_drain_s),
+        drain_row("the sink to the read model", backlog, sink_drain_s, events_drain_s),
         "",
         "(Both include Connect's own start: the JVM, the worker group's rebalance, the tasks.)",
         "",
