@@ -39,7 +39,7 @@ class Settings(DatabaseSettings):
     # times the pool: every connection busy and the others waiting their turn, first come first
     # served. Fewer (32, 48) bounded the latency under overload better, but the load test's
     # clients then met 503s at 150 to 200 posts/s, in the machine's passing stalls, which 64
-    # absorbs (docs/benchmarks.md, "How far to trust one run").
+    # absorbs (docs/benchmarks.md, "What limits the rate").
     http_max_in_flight: int = 64
     log_level: str = "info"
 
