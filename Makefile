@@ -81,7 +81,7 @@ endif
 # Under compose the part's processes are killed from inside (its init, init: true, is spared and
 # exits 137), so the engine restarts it; `docker compose kill` would count as a manual stop, which
 # restart: unless-stopped never restarts. It returns once the engine has restarted the part.
-kill-%: sync ## SIGKILL one part and let its supervisor restart it, e.g. `make kill-subscribe-consumer`
+kill-%: sync ## SIGKILL one part; returns once its supervisor restarted it, e.g. `make kill-subscribe-consumer`
 ifeq ($(STACK),compose)
 	@id=$$($(COMPOSE) ps --quiet --status running $*); test -n "$$id" || { echo "$* is not running"; exit 1; }; \
 		restarts=$$(docker inspect --format '{{.RestartCount}}' $$id); \

@@ -1,11 +1,13 @@
 """Faults on a schedule, such as `kafka@10s+20s`: stop Kafka 10 s into the run, start it 20 s later.
 
 `PART@Ts+Ds` stops a part at T and starts it again D seconds later; `PART@Ts:kill` sends it
-SIGKILL at T and lets its supervisor bring it back: supervisord natively; under compose the
-engine's restart policy, as `make kill-PART` kills the part's processes from inside its container
-(a kill through the engine would count as a manual stop, never restarted) and returns once the
-engine has restarted it. PART is a part's name as `make status` shows it (kafka, connect,
-subscribe-consumer, ...). Each fault runs the Makefile's targets, so it works on both stacks.
+SIGKILL at T and lets its supervisor bring it back: supervisord natively (`make kill-PART`
+returns once the part is ready again); under compose the engine's restart policy, as
+`make kill-PART` kills the part's processes from inside its container (a kill through the engine
+would count as a manual stop, never restarted) and returns once the engine has restarted it. The
+fault's window ends when `make kill-PART` returns. PART is a part's name as `make status` shows
+it (kafka, connect, subscribe-consumer, ...). Each fault runs the Makefile's targets, so it works
+on both stacks.
 
 In the cluster topology (STACK=cluster, deploy/cluster) PART is a host (kafka-2, connect-1, ...):
 `PART@Ts+Ds` SIGKILLs its processes and keeps it down for D seconds, `PART@Ts:kill`
@@ -68,6 +70,9 @@ class FaultWindow:
     fault: Fault
     began_s: float
     ended_s: float
+
+    def covers(self, at_s: float) -> bool:
+        return self.began_s <= at_s <= self.ended_s
 
 
 def make(target: str) -> None:

@@ -125,6 +125,7 @@ class Changed:
 
     kind: str  # "edit" or "delete"
     post_id: int
+    scheduled_s: float  # when it was due, from the start of the run
     status: int  # 0: no answer
     version: int | None = None  # an edit's answer: the post's version after it
 
@@ -149,19 +150,22 @@ async def change_at_rate(
         async def one(i: int, post: Sent) -> Changed:
             assert post.post_id is not None
             delete = random.random() < delete_share
+            due_s = i / rate
             try:
                 if delete:
                     deleted.add(post.post_id)
                     params = {"author_id": post.author_id}
                     async with session.delete(f"/posts/{post.post_id}", params=params) as answer:
                         await answer.read()
-                        return Changed("delete", post.post_id, answer.status)
+                        return Changed("delete", post.post_id, due_s, answer.status)
                 body = {"author_id": post.author_id, "content": f"edit {i}"}
                 async with session.patch(f"/posts/{post.post_id}", json=body) as answer:
                     edited = await answer.json() if answer.status == 200 else {}
-                    return Changed("edit", post.post_id, answer.status, edited.get("version"))
+                    return Changed(
+                        "edit", post.post_id, due_s, answer.status, edited.get("version")
+                    )
             except (aiohttp.ClientError, TimeoutError):
-                return Changed("delete" if delete else "edit", post.post_id, 0)
+                return Changed("delete" if delete else "edit", post.post_id, due_s, 0)
 
         tasks = []
         for i in range(total):

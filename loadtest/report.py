@@ -76,12 +76,11 @@ class Run:
                 "not_committed": self.audit.unknown_not_committed,
             },
             "doubled_posts": self.audit.doubled_posts,
-            "changes": {
-                kind: dict(
-                    sorted(Counter(str(c.status) for c in self.changed if c.kind == kind).items())
-                )
-                for kind in ("edit", "delete")
-            },
+            "changes": self.answers_to(self.changed),
+            # Sent while no fault was in effect: the answers the faults must not have cost.
+            "changes_outside_faults": self.answers_to(
+                [c for c in self.changed if not any(w.covers(c.scheduled_s) for w in self.faults)]
+            ),
             "order_violations": self.audit.order_violations,
             "changes_lost": self.audit.changes_lost,
             "read_model": None if self.read_model is None else self.read_model_summary(),
@@ -102,6 +101,14 @@ class Run:
                 }
                 for w in self.faults
             ],
+        }
+
+    @staticmethod
+    def answers_to(changed: list[Changed]) -> dict[str, dict[str, int]]:
+        """How many edits and deletions got each status."""
+        return {
+            kind: dict(sorted(Counter(str(c.status) for c in changed if c.kind == kind).items()))
+            for kind in ("edit", "delete")
         }
 
     def webhooks(self) -> dict[str, Any]:

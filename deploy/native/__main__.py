@@ -17,7 +17,7 @@ from deploy.native.health import connector_states, is_ready, listens, running_pa
 from deploy.native.install import install
 from deploy.native.layout import Layout
 from deploy.native.secrets import ensure_secrets
-from deploy.native.startup import migrate, start_and_wait, wait_ready
+from deploy.native.startup import kill_and_wait, migrate, start_and_wait, wait_ready
 from deploy.native.supervisor import Supervisor
 from post_service.settings import RelayMode
 
@@ -92,8 +92,12 @@ def main() -> int:
     logs.add_argument("--no-follow", action="store_true")
     mode = commands.add_parser("relay-mode", help="show the relay mode, or switch to another")
     mode.add_argument("mode", nargs="?", choices=[str(m) for m in RelayMode])
-    for verb in ("start", "stop", "kill"):
-        command = commands.add_parser(verb, help=f"{verb} one part, e.g. kafka")
+    for verb, does in (
+        ("start", "start one part and wait until it is ready, e.g. kafka"),
+        ("stop", "stop one part, e.g. kafka"),
+        ("kill", "SIGKILL one part; returns once supervisord restarted it and it is ready"),
+    ):
+        command = commands.add_parser(verb, help=does)
         command.add_argument("program")
     arguments = parser.parse_args()
 
@@ -122,7 +126,7 @@ def main() -> int:
         case "stop":
             supervisor.stop(arguments.program)
         case "kill":
-            supervisor.kill(arguments.program)
+            kill_and_wait(supervisor, layout, parts.BY_NAME[arguments.program])
         case "relay-mode":
             if arguments.mode:
                 relay_mode.switch(layout, supervisor, RelayMode(arguments.mode))

@@ -55,6 +55,28 @@ def start_and_wait(supervisor: Supervisor, layout: Layout, *started: Part) -> No
         wait_ready(part, layout, supervisor)
 
 
+def kill_and_wait(supervisor: Supervisor, layout: Layout, part: Part) -> None:
+    """SIGKILLs the part, as a crash would, and returns once supervisord has restarted it and
+    it is ready again: as `make kill-PART` does under docker compose."""
+    killed = supervisor.pids().get(part.name)
+    supervisor.kill(part.name)
+
+    def restarted() -> None:
+        if supervisor.pids().get(part.name) in {None, killed}:
+            raise NotReady
+
+    polling = Retrying(
+        stop=stop_after_delay(DEFAULT_READY_TIMEOUT_S),
+        wait=wait_fixed(0.25),
+        retry=retry_if_exception_type(NotReady),
+    )
+    try:
+        polling(restarted)
+    except RetryError:
+        sys.exit(f"{part.name} was not restarted after {DEFAULT_READY_TIMEOUT_S:.0f}s")
+    wait_ready(part, layout, supervisor)
+
+
 def migrate(environment: dict[str, str]) -> None:
     """Runs both services' Alembic migrations, side by side, as their migrator users."""
     migrations = [

@@ -28,6 +28,8 @@ REPORTS = REPO / "reports" / "fault-matrix"
 # The read model's stated bound: after the worst fault (Connect SIGKILLed, its sink's consumer
 # group waiting out the dead member's 10 s session), it was equal within 10 s here.
 READ_MODEL_CONVERGED_S = 60
+# Every fault of the post database begins 5 s into the run, after some 50 edits.
+MIN_EDITS_APPLIED = 20
 
 
 def load_through(faults: list[str], report: Path) -> dict[str, Any]:
@@ -45,7 +47,13 @@ def load_through(faults: list[str], report: Path) -> dict[str, Any]:
     assert (summary["lost"], summary["duplicated"]) == (0, 0)
     assert summary["delivered"] == summary["accepted"]
     assert (summary["order_violations"], summary["changes_lost"]) == (0, 0)
-    assert summary["changes"]["edit"].get("200", 0) > RATE * DURATION_S * EDIT_SHARE / 2
+    # A fault may cost the changes sent while it lasts (the post database's restart answers them
+    # 503), never one sent before it began or after it ended. (Not a share of all edits: how long
+    # a restart takes depends on the machine, and on CI's it once took most of the run.)
+    assert summary["changes"]["edit"].get("200", 0) >= MIN_EDITS_APPLIED, summary["changes"]
+    outside = summary["changes_outside_faults"]
+    for answers in outside.values():
+        assert not [status for status in answers if status == "0" or status[0] == "5"], outside
     read_model = summary["read_model"]
     assert read_model["differing_rows"] == 0, read_model
     assert read_model["converged_s"] is not None, read_model

@@ -7,7 +7,7 @@ import pytest
 
 from loadtest.audit import Audience, AuditResult, Delivery
 from loadtest.faults import Fault, FaultWindow
-from loadtest.generator import Sent
+from loadtest.generator import Changed, Sent
 from loadtest.receiver import Arrival, Receiver
 from loadtest.report import Run, percentiles, table
 
@@ -70,6 +70,21 @@ def test_recovery_is_the_last_delivery_of_a_post_made_before_the_fault_ended() -
     summary = run.summary()
     assert (summary["accepted"], summary["lost"], summary["errors"]) == (2, 0, 0)
     assert summary["faults"][0]["recovery_s"] == pytest.approx(3.5)
+
+
+def test_the_changes_outside_the_faults_are_counted_apart_from_those_during_one() -> None:
+    run = run_with([], [], lost=[])
+    run.changed = [
+        Changed("edit", 1, scheduled_s=0.5, status=200),
+        Changed("edit", 2, scheduled_s=1.0, status=503),  # the window's first instant
+        Changed("delete", 3, scheduled_s=4.0, status=0),
+        Changed("edit", 4, scheduled_s=5.0, status=503),  # its last
+        Changed("edit", 5, scheduled_s=5.1, status=200),
+        Changed("delete", 6, scheduled_s=9.0, status=204),
+    ]
+    summary = run.summary()
+    assert summary["changes"] == {"edit": {"200": 2, "503": 2}, "delete": {"0": 1, "204": 1}}
+    assert summary["changes_outside_faults"] == {"edit": {"200": 2}, "delete": {"204": 1}}
 
 
 def test_the_table_names_lost_events() -> None:
