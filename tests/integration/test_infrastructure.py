@@ -81,6 +81,16 @@ def test_every_database_server_commits_durably(server: parts.Part) -> None:
         assert cursor.fetchone() == (1, 1, 1)
 
 
+def test_the_binlog_files_are_small_enough_to_resume_in_within_the_connectors_keep_alive() -> None:
+    # Debezium, resuming from a GTID, gets nothing until the server has read the file holding it
+    # from its start; at 1 GB, from a cold page cache, that outlasted the 1 s keep-alive, again at
+    # every reconnect (docs/reliability.md, "a connector resuming deep into a large binlog file").
+    ((size,),) = post_db_as_admin("SELECT @@GLOBAL.max_binlog_size")
+    assert int(size) <= 64 * 1024 * 1024
+    config = httpx.get(f"{CONNECT_URL}/connectors/{EVENTS_CONNECTOR}/config", timeout=10).json()
+    assert config["connect.keep.alive.interval.ms"] == "1000"  # the bound above was measured with
+
+
 def test_applying_the_users_and_grants_writes_nothing_to_the_binlog() -> None:
     # `make up` applies them at every start; in the binlog they would leave a restarted Debezium
     # skipping real events (docs/reliability.md, "a connector restarted after DDL").
