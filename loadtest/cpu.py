@@ -13,9 +13,9 @@ import asyncio
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,14 +58,12 @@ def ticks(pids: Iterable[int]) -> int:
 @contextmanager
 def steady_load(load: Callable[[], object], warm_up_s: float = WARM_UP_S) -> Iterator[None]:
     """Runs load() in a thread; the block runs from warm_up_s after it began, and the load is
-    waited for after the block."""
-    loading = threading.Thread(target=load)
-    loading.start()
-    time.sleep(warm_up_s)
-    try:
+    waited for after the block, its exception, if any, raised then."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = pool.submit(load)
+        time.sleep(warm_up_s)
         yield
-    finally:
-        loading.join()
+        loading.result()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from loadtest.cpu import LOAD_GENERATOR, PartCost, cost_per_post, table, ticks
 
 
@@ -43,6 +45,14 @@ def test_the_cpu_a_part_spends_under_load_is_charged_to_it_per_post() -> None:
     assert costs["sleeper"].ms_per_post < 1.0
     # At most one core's worth (and a tick); at least a fair share of it on a busy machine.
     assert 2.0 < costs[LOAD_GENERATOR].ms_per_post < 11.0
+
+
+def test_a_load_that_fails_fails_the_measure_instead_of_measuring_nothing() -> None:
+    def load() -> None:
+        raise ConnectionRefusedError("the post service is down")
+
+    with pytest.raises(ConnectionRefusedError, match="is down"):
+        cost_per_post(lambda: {}, load, rate=100, window_s=0.05, warm_up_s=0.01)
 
 
 def test_the_table_lists_the_costliest_part_first_and_the_sum() -> None:
