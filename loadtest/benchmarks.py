@@ -32,7 +32,7 @@ from subscribe_service.settings import Settings
 DOC = REPO / "docs" / "benchmarks.md"
 PROFILES = DOC.parent / "profiles"
 PROFILED = ("post-service", "subscribe-consumer", "subscribe-dispatcher")
-CANDIDATE_RATES = (100, 200, 300, 400, 500, 600, 800, 1000)
+CANDIDATE_RATES = (100, 150, 200, 250, 300, 400, 500, 600, 800, 1000)
 CONNECTIONS = 4
 
 
