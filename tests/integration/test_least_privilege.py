@@ -15,10 +15,12 @@ from post_service.adapters.tables import post_event_outbox
 from post_service.domain.posts import NewPost
 from post_service.service.posts import create_post
 from tests.random_refs import random_id
+from tests.running_stack import subscribe_db_as_admin
 
 POST_SERVER, SUBSCRIBE_SERVER = (
     (part.host, part.port) for part in (parts.POST_DB, parts.SUBSCRIBE_DB)
 )
+WRITES = {"INSERT", "UPDATE", "DELETE"}
 # Access denied: to a database, a login (MySQL, MariaDB), a table, an action.
 DENIED = (1044, 1045, 1698, 1142, 1227)
 
@@ -110,7 +112,11 @@ def test_the_polling_relay_cannot_insert_or_change_the_schema(statement: str) ->
 
 @pytest.mark.parametrize(
     "statement",
-    ["DROP TABLE subscribe_service_db.notifications", "SELECT * FROM mysql.user"],
+    [
+        "DROP TABLE subscribe_service_db.notifications",
+        "CREATE TABLE subscribe_service_db.intruder (id INT)",
+        "SELECT * FROM mysql.user",
+    ],
 )
 def test_the_subscribe_service_cannot_change_the_schema(statement: str) -> None:
     code = refused(
@@ -135,17 +141,41 @@ def test_the_read_model_sink_touches_nothing_but_its_table(statement: str) -> No
     assert code in DENIED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: subscribe_service's grants are database-wide, so it could write the read "
-    "model; table-level grants must follow the migrations (see the closing note)",
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM subscribe_service_db.post_replicas WHERE post_id = 0",
+        "UPDATE subscribe_service_db.post_replicas SET version = 0 WHERE post_id = 0",
+        "INSERT INTO subscribe_service_db.post_replicas (post_id, author_id, title, content,"
+        " created_at, version) VALUES (0, 1, 't', 'c', NOW(6), 1)",
+    ],
 )
-def test_the_subscribe_service_cannot_write_the_read_model() -> None:
-    statement = "DELETE FROM subscribe_service_db.post_replicas WHERE post_id = 0"
+def test_the_subscribe_service_reads_the_read_model_and_cannot_write_it(statement: str) -> None:
+    with (
+        connect(SUBSCRIBE_SERVER, "subscribe_service", "SUBSCRIBE_SERVICE_DB_PASSWORD") as reader,
+        reader.cursor() as cursor,
+    ):
+        cursor.execute("SELECT COUNT(*) FROM subscribe_service_db.post_replicas")
     code = refused(
         SUBSCRIBE_SERVER, "subscribe_service", "SUBSCRIBE_SERVICE_DB_PASSWORD", statement
     )
     assert code in DENIED
+
+
+def test_every_table_of_the_subscribe_service_but_the_read_model_is_its_to_write() -> None:
+    # Its grants are table by table (mysql/subscribe_service_db.sql): a migration's new table
+    # needs its own, or the service meets "command denied" on it only when it first writes there.
+    tables = subscribe_db_as_admin(
+        "SELECT table_name FROM information_schema.tables"
+        " WHERE table_schema = 'subscribe_service_db'"
+    )
+    grants = subscribe_db_as_admin(
+        "SELECT table_name, GROUP_CONCAT(privilege_type) FROM information_schema.table_privileges"
+        " WHERE grantee = \"'subscribe_service'@'%'\" AND table_schema = 'subscribe_service_db'"
+        " GROUP BY table_name"
+    )
+    writable = {table for table, granted in grants if set(granted.split(",")) >= WRITES}
+    assert writable == {table for (table,) in tables} - {"post_replicas", "alembic_version"}
 
 
 def test_the_read_model_sink_cannot_reach_the_post_database() -> None:
