@@ -161,7 +161,7 @@ newest-post: sync ## the id of the newest post in a subscriber's feed: `make -s 
 RECEIVER_PORT ?= 9000
 receiver: sync ## run the README's webhook receiver in the background: `WEBHOOK_SECRET=whsec_... make receiver`
 ifeq ($(STACK),compose)
-	@echo "native stack only: under compose the dispatcher, in its container, cannot reach 127.0.0.1 of this host; run examples/webhook_receiver.py where it can"; exit 2
+	@echo "native stack only: under compose the dispatcher, in its container, cannot reach 127.0.0.2 of this host; run examples/webhook_receiver.py where it can"; exit 2
 else
 	@test -n "$$WEBHOOK_SECRET" || { echo "usage: WEBHOOK_SECRET=whsec_... make receiver [RECEIVER_PORT=9000]"; exit 2; }
 	@mkdir -p .stack/logs .stack/run

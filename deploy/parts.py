@@ -66,3 +66,8 @@ PARTS: Final = (
     CONNECTOR_RESTARTER,
 )
 BY_NAME: Final = {part.name: part for part in PARTS}
+
+# Where this machine's webhook receivers listen (`make receiver`, the load test's, the tests'):
+# the one private address the native stack lets webhooks go to. Every part above listens on
+# 127.0.0.1, which a subscriber's endpoint may not name (domain/webhooks.py, may_receive).
+WEBHOOK_RECEIVERS_HOST: Final = "127.0.0.2"

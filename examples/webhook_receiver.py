@@ -35,6 +35,8 @@ class Receiver(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 9000
-    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
-    print(f"receiver listening on http://127.0.0.1:{port}", flush=True)
+    # Where the native stack lets webhooks go: its own parts listen on 127.0.0.1, which a
+    # subscriber's endpoint may not name (SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS).
+    server = ThreadingHTTPServer(("127.0.0.2", port), Receiver)
+    print(f"receiver listening on http://127.0.0.2:{port}", flush=True)
     server.serve_forever()

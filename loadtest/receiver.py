@@ -1,5 +1,6 @@
 """The load test's own webhook receiver: a real HTTP server (aiohttp, in the run's event loop, on
-127.0.0.1) that every subscriber of the run registers as its endpoint. It does what a subscriber's
+127.0.0.2, where the native stack lets webhooks go) that every subscriber of the run registers as
+its endpoint. It does what a subscriber's
 receiver must: it verifies each request with the `standardwebhooks` package, with the secret of
 the subscriber its path names (each subscriber has its own), and processes each `webhook-id`
 once. It counts what arrives: each (event, subscriber) pair, when it first arrived, how many
@@ -28,6 +29,7 @@ from typing import Final
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from deploy import parts
 from subscribe_service.domain.webhooks import generate_secret
 
 # Past the dispatcher's attempt timeout (SUBSCRIBE_DISPATCHER_ATTEMPT_TIMEOUT_S, 20 s by default).
@@ -53,7 +55,7 @@ LISTEN_BACKLOG = 1024
 
 
 class Receiver:
-    def __init__(self, fail_share: float = 0.5, host: str = "127.0.0.1") -> None:
+    def __init__(self, fail_share: float = 0.5, host: str = parts.WEBHOOK_RECEIVERS_HOST) -> None:
         self.fail_share = fail_share
         self.host = host
         self.port = 0  # chosen by the system at the first start, kept across a down window

@@ -51,7 +51,7 @@ class Scenario:
     receiver_fail_share: float = 0.5
     # Where the run's webhook receiver listens: an address the dispatchers reach (the bridge's
     # in the cluster topology).
-    receiver_host: str = "127.0.0.1"
+    receiver_host: str = parts.WEBHOOK_RECEIVERS_HOST
     # Edits and deletions of the run's posts, beside the creations: so many per creation.
     edit_share: float = 0.0
     delete_share: float = 0.0

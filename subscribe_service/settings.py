@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Self
+from ipaddress import IPv4Network, IPv6Network
+from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 import chassis.database
 from contract.events import DEAD_LETTER_TOPIC, EVENTS_TOPIC
@@ -60,12 +61,25 @@ class Settings(DatabaseSettings):
     # an attempt that waited its turn behind the endpoint's others.
     dispatcher_attempt_timeout_s: float = Field(20.0, gt=0)
     dispatcher_lease_s: float = Field(60.0, gt=0)
+    # Webhooks go to public addresses only, and to these networks besides (comma-separated, such
+    # as 10.0.5.0/24,127.0.0.2/32): never to the system's own services (on 127.0.0.1 in the
+    # native stack, which allows 127.0.0.2 for the receivers), nor to a cloud's metadata service.
+    webhook_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
     # The retry policy (domain/deliveries.py): dead after this many attempts or hours.
     delivery_max_attempts: int = Field(20, gt=0)
     delivery_max_age_hours: float = Field(24.0, gt=0)
     delivery_backoff_base_s: float = Field(2.0, gt=0)
     delivery_backoff_cap_s: float = Field(7200.0, gt=0)
     delivery_backoff_jitter: float = Field(0.5, ge=0, lt=1)
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def comma_separated(cls, networks: object) -> object:
+        if isinstance(networks, str):
+            return [network.strip() for network in networks.split(",") if network.strip()]
+        return networks
 
     @model_validator(mode="after")
     def lease_outlasts_attempts(self) -> Self:

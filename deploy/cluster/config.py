@@ -14,6 +14,7 @@ from deploy.cluster.topology import (
     BALANCER,
     BOOTSTRAP_SERVERS,
     CONNECT_HOSTS,
+    GATEWAY,
     HOSTS,
     KAFKA_HOSTS,
     KAFKA_NODES,
@@ -146,6 +147,10 @@ def environment(host: Host) -> dict[str, str]:
     own = own_address(host)
     if host.part == parts.CONNECTOR_RESTARTER:
         own["RESTARTER_CONNECT_URL"] = CONNECT_HOSTS[0].runs.url
+    if host.part in {parts.SUBSCRIBE_API, parts.SUBSCRIBE_DISPATCHER}:
+        # The load generator's webhook receiver listens at the bridge's own address; the
+        # cluster's hosts, on the same private network, may not receive webhooks.
+        own["SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS"] = f"{GATEWAY}/32"
     return {**where_services_reach(), **own}
 
 

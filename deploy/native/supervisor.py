@@ -35,6 +35,7 @@ def where_parts_listen() -> dict[str, str]:
         "SUBSCRIBE_METRICS_PORT": str(parts.SUBSCRIBE_CONSUMER.port),
         "SUBSCRIBE_DISPATCHER_METRICS_PORT": str(parts.SUBSCRIBE_DISPATCHER.port),
         "RESTARTER_HTTP_PORT": str(parts.CONNECTOR_RESTARTER.port),
+        "WEBHOOK_RECEIVERS_HOST": parts.WEBHOOK_RECEIVERS_HOST,
     }
 
 

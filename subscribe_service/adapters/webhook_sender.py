@@ -1,20 +1,29 @@
 """POSTs a delivery to its endpoint as the Standard Webhooks specification has it: the stored
 body, `webhook-id`, `webhook-timestamp` (this attempt's) and `webhook-signature` (HMAC-SHA256 with
 the subscriber's secret, by the `standardwebhooks` package). Only a 2xx counts as delivered; a
-redirect is not followed (the specification: update the URL instead); 410 Gone means stop."""
+redirect is not followed (the specification: update the URL instead); 410 Gone means stop. Only
+addresses that may receive webhooks (domain/webhooks.py, may_receive) are connected to: an
+endpoint's name is resolved at each attempt and the others taken out of the answer."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import math
+import socket
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
+from ipaddress import ip_address
 from typing import Final
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from standardwebhooks.webhooks import Webhook
 
 from subscribe_service.domain.deliveries import Delivery, Outcome
+from subscribe_service.domain.webhooks import Network, may_receive, written_address
 from subscribe_service.service.ports import WebhookSender
 from subscribe_service.settings import Settings
 
@@ -39,6 +48,35 @@ def signed_headers(delivery: Delivery, secret: str, now: datetime) -> dict[str, 
     }
 
 
+NOT_ALLOWED: Final = (
+    "may not receive webhooks: not a public address, nor in SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS"
+)
+
+
+class AllowedAddressesResolver(AbstractResolver):
+    """The system's resolver, with the addresses that may not receive webhooks taken out of its
+    answers: a name that resolves to none of the others fails the attempt before any connection.
+    The answer it gives is the one connected to, so a name cannot change in between."""
+
+    def __init__(self, allowed: Sequence[Network]) -> None:
+        self.allowed = allowed
+        self.resolver = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self.resolver.resolve(host, port, family)
+        allowed = [a for a in found if may_receive(ip_address(a["host"]), self.allowed)]
+        if not allowed:
+            addresses = ", ".join(sorted({a["host"] for a in found}))
+            # With an errno, so that aiohttp's error shows the reason (its strerror).
+            raise OSError(errno.EACCES, f"{host} resolves to {addresses}, which {NOT_ALLOWED}")
+        return allowed
+
+    async def close(self) -> None:
+        await self.resolver.close()
+
+
 class HttpWebhookSender(WebhookSender):
     """aiohttp, whose pool keeps its connections to an endpoint open from one delivery to the
     next: httpx, tried first, reached 865 requests/s here, opening a connection for each one
@@ -52,12 +90,15 @@ class HttpWebhookSender(WebhookSender):
             sock_read=settings.dispatcher_read_timeout_s,
         )
         self.max_connections = settings.dispatcher_max_in_flight
+        self.allowed_networks = settings.webhook_allowed_networks
         self.session: aiohttp.ClientSession | None = None  # made in the running event loop
 
     def client(self) -> aiohttp.ClientSession:
         if self.session is None:
             connector = aiohttp.TCPConnector(
-                limit=self.max_connections, keepalive_timeout=IDLE_CONNECTION_S
+                limit=self.max_connections,
+                keepalive_timeout=IDLE_CONNECTION_S,
+                resolver=AllowedAddressesResolver(self.allowed_networks),
             )
             self.session = aiohttp.ClientSession(
                 connector=connector,
@@ -74,6 +115,10 @@ class HttpWebhookSender(WebhookSender):
     async def send(self, delivery: Delivery) -> Outcome:
         if delivery.endpoint is None:
             return Outcome.failure("the subscriber has no endpoint any more", gone=True)
+        # A name goes through the resolver; an address written out is connected to as it is.
+        address = written_address(delivery.endpoint.url)
+        if address is not None and not may_receive(address, self.allowed_networks):
+            return Outcome.failure(f"{address} {NOT_ALLOWED}")
         headers = signed_headers(delivery, delivery.endpoint.secret, datetime.now(UTC))
         try:
             async with asyncio.timeout(self.attempt_timeout_s):

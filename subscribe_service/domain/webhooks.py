@@ -8,7 +8,9 @@ import base64
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Final
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
@@ -87,6 +89,43 @@ def check_url(url: str) -> str:
     parts = urlsplit(url)
     assert parts.hostname, "the pattern admits no url without a host"
     assert parts.username is None, "the pattern admits no url with a user"
+    return url
+
+
+Address = IPv4Address | IPv6Address
+Network = IPv4Network | IPv6Network
+
+
+def may_receive(address: Address, allowed: Sequence[Network]) -> bool:
+    """Whether webhooks may be POSTed to this address: one of the public internet, or one in a
+    network the operator allowed (SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS). Not a loopback, private,
+    link-local (169.254.169.254: the clouds' metadata service), shared, reserved or multicast
+    one: else any subscriber could make the dispatcher POST to the system's own services (Kafka
+    Connect's REST API restarts a connector on a POST) or to its neighbours'."""
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if any(address in network for network in allowed):
+        return True
+    return address.is_global and not address.is_multicast
+
+
+def written_address(url: str) -> Address | None:
+    """The URL's host if it is an IP address, else None: a name, resolved at each attempt."""
+    try:
+        return ip_address(urlsplit(url).hostname or "")
+    except ValueError:
+        return None
+
+
+def check_address(url: str, allowed: Sequence[Network]) -> str:
+    """The URL, unless its host is an IP address that may not receive webhooks (ValueError). A
+    name is taken: what it resolves to is checked at each attempt, as it may change."""
+    address = written_address(url)
+    if address is not None and not may_receive(address, allowed):
+        raise ValueError(
+            f"the url's address, {address}, is not a public one, and the service allows no"
+            " network it is in (SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS)"
+        )
     return url
 
 

@@ -23,6 +23,8 @@ from subscribe_service.domain.webhooks import (
     SECRET_PATTERN,
     URL_MAX_CHARS,
     URL_PATTERN,
+    Network,
+    check_address,
     check_secret,
     check_url,
 )
@@ -84,6 +86,14 @@ async def unit_of_work(request: Request) -> Callable[[], UnitOfWork]:
 UnitOfWorkFactory = Annotated[Callable[[], UnitOfWork], Depends(unit_of_work)]
 
 
+async def allowed_networks(request: Request) -> list[Network]:
+    networks: list[Network] = request.app.state.deps.settings.webhook_allowed_networks
+    return networks
+
+
+AllowedNetworks = Annotated[list[Network], Depends(allowed_networks)]
+
+
 webhooks = APIRouter(prefix="/subscribers", tags=["webhooks"], route_class=EveryMethodRoute)
 
 
@@ -105,10 +115,18 @@ def checked_secret(secret: SecretStr | None) -> str | None:
     responses=BODY_UNREADABLE,
 )
 def register_endpoint(
-    subscriber_id: IdInPath, body: EndpointPut, uow: UnitOfWorkFactory
+    subscriber_id: IdInPath, body: EndpointPut, uow: UnitOfWorkFactory, allowed: AllowedNetworks
 ) -> EndpointRegistered:
-    """Registers or replaces the subscriber's webhook endpoint; answers a generated secret once."""
-    registered = cases.register_endpoint(uow, subscriber_id, body.url, checked_secret(body.secret))
+    """Registers or replaces the subscriber's webhook endpoint; answers a generated secret once.
+    Webhooks go to public addresses only, unless the service allows a network besides: a url
+    whose host is another address is refused (422); a name is checked at each attempt, by what
+    it resolves to then (a delivery to none that may receive them fails, and is retried)."""
+    try:
+        url = check_address(body.url, allowed)
+    except ValueError as error:
+        refused = {"type": "value_error", "loc": ("body", "url"), "msg": str(error)}
+        raise RequestValidationError([refused]) from None
+    registered = cases.register_endpoint(uow, subscriber_id, url, checked_secret(body.secret))
     endpoint = registered.endpoint
     return EndpointRegistered(
         subscriber_id=endpoint.subscriber_id,

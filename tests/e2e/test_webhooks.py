@@ -13,6 +13,7 @@ from collections import Counter
 import httpx
 import pytest
 
+from connect.connector import EVENTS_CONNECTOR
 from deploy import parts
 from tests.e2e.system import notifications, post, subscribe, wait_notified
 from tests.e2e.webhook_receiver import Receiver, Script, receiving
@@ -109,3 +110,37 @@ def test_a_dispatcher_killed_before_it_records_a_delivery_sends_it_again_and_it_
 
     assert receiver.event_ids() == [created["event_id"]]
     assert receiver.duplicates == 1
+
+
+def test_an_endpoint_on_the_stacks_own_address_is_refused_and_a_name_for_it_never_connected_to(
+    posts: httpx.Client, subscriptions: httpx.Client
+) -> None:
+    # Kafka Connect's REST API, on 127.0.0.1 as every part of the stack: a POST there restarts
+    # the connector. Only 127.0.0.2, where the receivers listen, is allowed besides public ones.
+    author, subscriber = random_id(), random_id()
+    restart = f"{parts.CONNECT.url}/connectors/{EVENTS_CONNECTOR}/restart"
+    endpoint = f"/subscribers/{subscriber}/endpoint"
+    refused = subscriptions.put(endpoint, json={"url": restart})
+    assert refused.status_code == 422, refused.text
+    (problem,) = refused.json()["detail"]
+    assert problem["loc"] == ["body", "url"]
+    assert "127.0.0.1" in problem["msg"]
+    # A name is taken: what it resolves to is checked at each attempt, before any connection.
+    named = restart.replace(parts.CONNECT.host, "localhost")
+    assert subscriptions.put(endpoint, json={"url": named}).status_code == 200
+    try:
+        subscribe(subscriptions, subscriber, author)
+        post(posts, author, "to Kafka Connect's REST API?")
+
+        def refused_attempt() -> str:
+            deliveries = subscriptions.get(f"/subscribers/{subscriber}/deliveries").json()
+            return " ".join(str(d["last_error"]) for d in deliveries if d["last_error"])
+
+        eventually(
+            lambda: "resolves to 127.0.0.1" in refused_attempt(),
+            timeout_s=30,
+            what="the dispatcher's attempt to fail at the name's resolution",
+        )
+        assert "may not receive webhooks" in refused_attempt()
+    finally:
+        subscriptions.delete(endpoint)

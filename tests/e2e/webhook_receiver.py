@@ -1,6 +1,7 @@
-"""A webhook receiver as a subscriber would run one, on 127.0.0.1 in a thread of the test: it
-verifies each request with the `standardwebhooks` package and processes each `webhook-id` once.
-The tests script it: fail the first attempts of each id, or hold one until released."""
+"""A webhook receiver as a subscriber would run one, on 127.0.0.2 (where the native stack lets
+webhooks go), in a thread of the test: it verifies each request with the `standardwebhooks`
+package and processes each `webhook-id` once. The tests script it: fail the first attempts of
+each id, or hold one until released."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from deploy.parts import WEBHOOK_RECEIVERS_HOST
 
 
 @dataclass
@@ -30,7 +33,7 @@ class Receiver(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, script: Script) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__((WEBHOOK_RECEIVERS_HOST, 0), Handler)
         self.script = script
         self.secret = ""  # set once the endpoint is registered
         self.lock = threading.Lock()
@@ -41,7 +44,7 @@ class Receiver(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}/hooks/posts"
+        return f"http://{WEBHOOK_RECEIVERS_HOST}:{self.server_port}/hooks/posts"
 
     def event_ids(self) -> list[str]:
         with self.lock:

@@ -6,6 +6,7 @@ import base64
 import random
 import re
 from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from uuid import uuid4
 
 import pytest
@@ -25,9 +26,11 @@ from subscribe_service.domain.webhooks import (
     SECRET_PATTERN,
     URL_PATTERN,
     body,
+    check_address,
     check_secret,
     check_url,
     generate_secret,
+    may_receive,
     webhook_id,
 )
 
@@ -124,6 +127,55 @@ def test_a_url_is_taken_exactly_when_it_matches_the_pattern_the_api_states(url: 
 @given(st.from_regex(SECRET_PATTERN, fullmatch=True))
 def test_every_secret_the_pattern_admits_is_taken(secret: str) -> None:
     assert check_secret(secret) == secret
+
+
+# Where a subscriber must not make the dispatcher POST: the machine itself, private networks,
+# link-local (the clouds' metadata service), shared (carrier NAT), "this network", multicast,
+# reserved and broadcast.
+NOT_PUBLIC = [
+    ip_network(n)
+    for n in (
+        "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+        "100.64.0.0/10", "0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4", "::1/128", "fc00::/7",
+        "fe80::/10", "ff00::/8",
+    )
+]  # fmt: skip
+
+
+def an_address_in(
+    network: IPv4Network | IPv6Network,
+) -> st.SearchStrategy[IPv4Address | IPv6Address]:
+    first = int(network.network_address)
+    return st.integers(first, first + network.num_addresses - 1).map(
+        lambda n: ip_address(n) if network.version == 4 else IPv6Address(n)
+    )
+
+
+@given(st.sampled_from(NOT_PUBLIC).flatmap(an_address_in))
+def test_no_address_outside_the_public_internet_may_receive_webhooks_unless_allowed(
+    address: IPv4Address | IPv6Address,
+) -> None:
+    assert not may_receive(address, [])
+    assert may_receive(address, [ip_network(address)])
+    assert not may_receive(address, [ip_network("203.0.113.0/24")])  # another network allowed
+    if isinstance(address, IPv4Address):  # the same address, written as IPv6 maps it
+        assert not may_receive(IPv6Address(f"::ffff:{address}"), [])
+        with pytest.raises(ValueError, match="not a public one") as refused:
+            check_address(f"http://{address}:8083/connectors", [])
+        assert "SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS" in str(refused.value)
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"])
+def test_a_public_address_may_receive_webhooks(address: str) -> None:
+    assert may_receive(ip_address(address), [])
+
+
+@pytest.mark.parametrize(
+    "url", ["http://8.8.8.8/hooks", "https://hooks.example.com/x", "http://localhost:8083/"]
+)
+def test_a_public_address_or_a_name_is_taken_at_registration(url: str) -> None:
+    # A name is checked at each attempt, by what it then resolves to (the sender's resolver).
+    assert check_address(url, []) == url
 
 
 def test_a_webhook_id_is_stable_per_event_and_subscriber_and_differs_otherwise() -> None:

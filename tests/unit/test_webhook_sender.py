@@ -9,18 +9,20 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
 from uuid import uuid4
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from subscribe_service.adapters.webhook_sender import HttpWebhookSender
+from subscribe_service.adapters.webhook_sender import NOT_ALLOWED, HttpWebhookSender
 from subscribe_service.domain.deliveries import Delivery, Outcome
 from subscribe_service.domain.notifications import Notification
 from subscribe_service.domain.webhooks import Endpoint, body, generate_secret, webhook_id
 from subscribe_service.settings import Settings
 
 Received = tuple[str, dict[str, str], bytes]
+RECEIVER_NETWORK = "127.0.0.1/32"
 
 
 class Receiver(ThreadingHTTPServer):
@@ -79,9 +81,19 @@ def delivery_to(url: str | None, secret: str) -> Delivery:
     )
 
 
-def send(delivery: Delivery, **settings: float) -> Outcome:
+def send(
+    delivery: Delivery, allowed: tuple[str, ...] = (RECEIVER_NETWORK,), **settings: float
+) -> Outcome:
+    """One attempt, by a sender that allows the receiver's network (a loopback one) or `allowed`."""
+
     async def attempt() -> Outcome:
-        sender = HttpWebhookSender(Settings(service_db_password="unused", **settings))  # type: ignore[arg-type]
+        sender = HttpWebhookSender(
+            Settings(
+                service_db_password="unused",
+                webhook_allowed_networks=[ip_network(network) for network in allowed],
+                **settings,  # type: ignore[arg-type]
+            )
+        )
         try:
             return await sender.send(delivery)
         finally:
@@ -106,6 +118,23 @@ def test_a_2xx_is_delivered_and_the_receiver_verifies_it_with_standardwebhooks(
     assert Webhook(secret).verify(sent, headers)["data"]["title"] == "제목 🦖"
     with pytest.raises(Exception, match="signature"):
         Webhook(generate_secret()).verify(sent, headers)
+
+
+def test_an_address_not_allowed_is_never_connected_to_written_out_or_resolved_from_a_name(
+    receiver: Receiver,
+) -> None:
+    # Loopback, as Kafka Connect's REST API is: without an allowance, nothing reaches it.
+    written = send(delivery_to(receiver.url + "/200", generate_secret()), allowed=())
+    assert not written.delivered
+    assert written.error == "127.0.0.1 " + NOT_ALLOWED
+    named = f"http://localhost:{receiver.server_port}/200"
+    resolved = send(delivery_to(named, generate_secret()), allowed=())
+    assert not resolved.delivered
+    assert "resolves to 127.0.0.1" in resolved.error
+    assert receiver.received == []
+    # Allowed, the same name is resolved and POSTed to.
+    assert send(delivery_to(named, generate_secret())) == Outcome.success()
+    assert len(receiver.received) == 1
 
 
 def test_every_attempt_sends_the_same_id_and_bytes_with_its_own_signature(
