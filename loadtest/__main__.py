@@ -64,8 +64,8 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--receiver-host",
-        default="127.0.0.1",
-        help="where the webhook receiver listens: an address the dispatchers reach",
+        default=parts.WEBHOOK_RECEIVERS_HOST,
+        help="where the webhook receiver listens: an address the dispatchers reach and may send to",
     )
     return parser.parse_args()
 
