@@ -64,6 +64,7 @@ class Settings(DatabaseSettings):
     # Webhooks go to public addresses only, and to these networks besides (comma-separated, such
     # as 10.0.5.0/24,127.0.0.2/32): never to the system's own services (on 127.0.0.1 in the
     # native stack, which allows 127.0.0.2 for the receivers), nor to a cloud's metadata service.
+    # An allowed address opens every port on it: allow as little as you can.
     webhook_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
         default_factory=list
     )

@@ -49,7 +49,7 @@ def signed_headers(delivery: Delivery, secret: str, now: datetime) -> dict[str, 
 
 
 NOT_ALLOWED: Final = (
-    "may not receive webhooks: not a public address, nor in SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS"
+    "may not receive webhooks: not public, nor in SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS"
 )
 
 
@@ -68,9 +68,10 @@ class AllowedAddressesResolver(AbstractResolver):
         found = await self.resolver.resolve(host, port, family)
         allowed = [a for a in found if may_receive(ip_address(a["host"]), self.allowed)]
         if not allowed:
-            addresses = ", ".join(sorted({a["host"] for a in found}))
-            # With an errno, so that aiohttp's error shows the reason (its strerror).
-            raise OSError(errno.EACCES, f"{host} resolves to {addresses}, which {NOT_ALLOWED}")
+            # Without the addresses: the subscriber reads this error, and must not learn through
+            # it what the dispatcher's names resolve to. With an errno, so that aiohttp's error
+            # shows the reason (its strerror).
+            raise OSError(errno.EACCES, f"{host} resolves only to addresses that {NOT_ALLOWED}")
         return allowed
 
     async def close(self) -> None:

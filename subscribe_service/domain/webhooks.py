@@ -8,6 +8,7 @@ import base64
 import json
 import re
 import secrets
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
@@ -94,6 +95,20 @@ def check_url(url: str) -> str:
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
+# IPv6 ranges that carry an IPv4 address on to it (NAT64, 6to4, Teredo, the deprecated
+# IPv4-compatible form) or are deprecated as site-local: Python counts most of them global, but
+# through them a name could still lead to a private IPv4 address.
+CARRY_IPV4: Final = tuple(
+    IPv6Network(network)
+    for network in (
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+        "::/96",
+        "fec0::/10",
+    )
+)
 
 
 def may_receive(address: Address, allowed: Sequence[Network]) -> bool:
@@ -102,26 +117,43 @@ def may_receive(address: Address, allowed: Sequence[Network]) -> bool:
     link-local (169.254.169.254: the clouds' metadata service), shared, reserved or multicast
     one: else any subscriber could make the dispatcher POST to the system's own services (Kafka
     Connect's REST API restarts a connector on a POST) or to its neighbours'."""
-    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
     if any(address in network for network in allowed):
         return True
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped is not None:
+            return may_receive(address.ipv4_mapped, allowed)
+        if any(address in network for network in CARRY_IPV4):
+            return False
     return address.is_global and not address.is_multicast
 
 
 def written_address(url: str) -> Address | None:
-    """The URL's host if it is an IP address, else None: a name, resolved at each attempt."""
+    """The URL's host if it is an IPv4 address, in any form the system's resolver reads as one
+    (127.1 and 2130706433 are 127.0.0.1); else None: a name, resolved at each attempt. (The URLs
+    taken have no brackets, so no IPv6 address.)"""
+    host = urlsplit(url).hostname or ""
     try:
-        return ip_address(urlsplit(url).hostname or "")
+        return ip_address(host)
     except ValueError:
+        pass
+    try:
+        return IPv4Address(socket.inet_aton(host))
+    except OSError:
         return None
 
 
 def check_address(url: str, allowed: Sequence[Network]) -> str:
-    """The URL, unless its host is an IP address that may not receive webhooks (ValueError). A
-    name is taken: what it resolves to is checked at each attempt, as it may change."""
+    """The URL, unless its host is an IP address that may not receive webhooks, or one not
+    written as four decimal numbers (ValueError). A name is taken: what it resolves to is checked
+    at each attempt, as it may change."""
     address = written_address(url)
-    if address is not None and not may_receive(address, allowed):
+    if address is None:
+        return url
+    if str(address) != urlsplit(url).hostname:
+        raise ValueError(
+            f"the url's host is an IPv4 address in a legacy form: write it as {address}"
+        )
+    if not may_receive(address, allowed):
         raise ValueError(
             f"the url's address, {address}, is not a public one, and the service allows no"
             " network it is in (SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS)"

@@ -138,6 +138,8 @@ NOT_PUBLIC = [
         "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
         "100.64.0.0/10", "0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4", "::1/128", "fc00::/7",
         "fe80::/10", "ff00::/8",
+        # IPv6 that carries IPv4 on (NAT64, 6to4, Teredo, IPv4-compatible), and site-local
+        "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "::/96", "fec0::/10",
     )
 ]  # fmt: skip
 
@@ -176,6 +178,14 @@ def test_a_public_address_may_receive_webhooks(address: str) -> None:
 def test_a_public_address_or_a_name_is_taken_at_registration(url: str) -> None:
     # A name is checked at each attempt, by what it then resolves to (the sender's resolver).
     assert check_address(url, []) == url
+
+
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "0177.0.0.1", "0x7f.0.0.1", "8.8.2056"])
+def test_an_ipv4_address_in_a_legacy_form_is_refused_at_registration(host: str) -> None:
+    # The system's resolver reads each as an address (127.0.0.1 and 8.8.8.8): what may receive
+    # is judged on that address, and the url must write it as it is.
+    with pytest.raises(ValueError, match="legacy form"):
+        check_address(f"http://{host}:8083/", [ip_network("0.0.0.0/0")])
 
 
 def test_a_webhook_id_is_stable_per_event_and_subscriber_and_differs_otherwise() -> None:

@@ -130,7 +130,13 @@ def test_an_address_not_allowed_is_never_connected_to_written_out_or_resolved_fr
     named = f"http://localhost:{receiver.server_port}/200"
     resolved = send(delivery_to(named, generate_secret()), allowed=())
     assert not resolved.delivered
-    assert "resolves to 127.0.0.1" in resolved.error
+    assert f"localhost resolves only to addresses that {NOT_ALLOWED}" in resolved.error
+    assert "127.0.0.1" not in resolved.error  # what a name resolves to is not told
+    # Written in a legacy form, the same address is refused too.
+    legacy = send(
+        delivery_to(f"http://127.1:{receiver.server_port}/200", generate_secret()), allowed=()
+    )
+    assert legacy.error == "127.0.0.1 " + NOT_ALLOWED
     assert receiver.received == []
     # Allowed, the same name is resolved and POSTed to.
     assert send(delivery_to(named, generate_secret())) == Outcome.success()

@@ -90,6 +90,19 @@ def test_a_bad_endpoint_gets_422_naming_the_field(
     assert field in fields_named(response)
 
 
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8083/connectors", "http://169.254.169.254/latest", "http://10.1.2.3/"]
+)
+def test_an_endpoint_at_an_address_that_may_not_receive_webhooks_gets_422_on_url(
+    api: TestClient, url: str
+) -> None:
+    refused = api.put("/subscribers/7/endpoint", json={"url": url})
+    assert refused.status_code == 422
+    assert fields_named(refused) == {"body", "url"}
+    assert "SUBSCRIBE_WEBHOOK_ALLOWED_NETWORKS" in refused.text
+    assert api.get("/subscribers/7/endpoint").status_code == 404
+
+
 def test_a_refused_secret_is_not_repeated_in_the_answer(api: TestClient) -> None:
     almost = "whsec_" + "Zm9vYmFy" * 2  # base64, but 12 bytes
     response = api.put("/subscribers/7/endpoint", json={"url": URL, "secret": almost})
