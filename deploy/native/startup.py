@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
@@ -25,9 +26,21 @@ class NotReady(Exception):
     pass
 
 
+def poll(check: Callable[[], None], timeout_s: float, gave_up: str) -> None:
+    """Calls check every 0.25 s while it raises NotReady; exits with gave_up at the deadline."""
+    polling = Retrying(
+        stop=stop_after_delay(timeout_s),
+        wait=wait_fixed(0.25),
+        retry=retry_if_exception_type(NotReady),
+    )
+    try:
+        polling(check)
+    except RetryError:
+        sys.exit(f"{gave_up} after {timeout_s:.0f}s")
+
+
 def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
     """Polls the part's readiness check until its deadline; gives up at once if it crashed."""
-    timeout = READY_TIMEOUT_S.get(part.port, DEFAULT_READY_TIMEOUT_S)
     log_file = layout.logs / f"{part.name}.log"
 
     def ready() -> None:
@@ -37,15 +50,8 @@ def wait_ready(part: Part, layout: Layout, supervisor: Supervisor) -> None:
         if not is_ready(part, layout):
             raise NotReady
 
-    polling = Retrying(
-        stop=stop_after_delay(timeout),
-        wait=wait_fixed(0.25),
-        retry=retry_if_exception_type(NotReady),
-    )
-    try:
-        polling(ready)
-    except RetryError:
-        sys.exit(f"{part.name} was not ready after {timeout:.0f}s: see {log_file}")
+    timeout_s = READY_TIMEOUT_S.get(part.port, DEFAULT_READY_TIMEOUT_S)
+    poll(ready, timeout_s, f"{part.name} was not ready (see {log_file})")
 
 
 def start_and_wait(supervisor: Supervisor, layout: Layout, *started: Part) -> None:
@@ -65,15 +71,7 @@ def kill_and_wait(supervisor: Supervisor, layout: Layout, part: Part) -> None:
         if supervisor.pids().get(part.name) in {None, killed}:
             raise NotReady
 
-    polling = Retrying(
-        stop=stop_after_delay(DEFAULT_READY_TIMEOUT_S),
-        wait=wait_fixed(0.25),
-        retry=retry_if_exception_type(NotReady),
-    )
-    try:
-        polling(restarted)
-    except RetryError:
-        sys.exit(f"{part.name} was not restarted after {DEFAULT_READY_TIMEOUT_S:.0f}s")
+    poll(restarted, DEFAULT_READY_TIMEOUT_S, f"{part.name} was not restarted")
     wait_ready(part, layout, supervisor)
 
 
