@@ -1,11 +1,11 @@
 """The load test's own webhook receiver: a real HTTP server (aiohttp, in the run's event loop, on
 127.0.0.2, where the native stack lets webhooks go) that every subscriber of the run registers as
-its endpoint. It does what a subscriber's
-receiver must: it verifies each request with the `standardwebhooks` package, with the secret of
-the subscriber its path names (each subscriber has its own), and processes each `webhook-id`
-once. It counts what arrives: each (event, subscriber) pair, when it first arrived, how many
-deliveries came again after one had been answered 2xx (what the dedupe absorbed), and what must
-never happen: a delivery at another subscriber's path, or one sent again with other bytes.
+its endpoint. It does what a subscriber's receiver must: it verifies each request with the
+`standardwebhooks` package, with the secret of the subscriber its path names (each subscriber
+has its own), and processes each `webhook-id` once. It counts what arrives: each (event,
+subscriber) pair, when it first arrived, how many deliveries came again after one had been
+answered 2xx (what the dedupe absorbed), and what must never happen: a delivery at another
+subscriber's path, or one sent again with other bytes.
 
 It misbehaves on a schedule (`receiver@10s+30s` in the run's faults):
 - `receiver`: down; it stops listening and drops the connections it has, so the dispatcher meets
