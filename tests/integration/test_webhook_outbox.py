@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from contract.events import PostCreated
 from deploy.native import databases
 from deploy.native.layout import Layout
+from deploy.parts import WEBHOOK_RECEIVERS_HOST
 from subscribe_service.adapters.tables import notifications, subscriptions, webhook_deliveries
 from subscribe_service.bootstrap import Bootstrapped, bootstrap
 from subscribe_service.domain.deliveries import NewDelivery, Status, Verdict
@@ -333,7 +334,7 @@ class Accepting(BaseHTTPRequestHandler):
 @pytest.fixture
 def accepting_receiver() -> Iterator[str]:
     """A receiver that takes everything, for the running dispatcher to deliver to."""
-    with ThreadingHTTPServer(("127.0.0.1", 0), Accepting) as server:
+    with ThreadingHTTPServer((WEBHOOK_RECEIVERS_HOST, 0), Accepting) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        yield f"http://127.0.0.1:{server.server_port}/hook"
+        yield f"http://{WEBHOOK_RECEIVERS_HOST}:{server.server_port}/hook"
         server.shutdown()
