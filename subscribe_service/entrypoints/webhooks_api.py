@@ -97,6 +97,13 @@ AllowedNetworks = Annotated[list[Network], Depends(allowed_networks)]
 webhooks = APIRouter(prefix="/subscribers", tags=["webhooks"], route_class=EveryMethodRoute)
 
 
+def refused_field(field: str, error: ValueError) -> RequestValidationError:
+    """A 422 naming the body's field, with the check's message (never the value sent)."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("body", field), "msg": str(error)}]
+    )
+
+
 def checked_secret(secret: SecretStr | None) -> str | None:
     """The secret, or a 422 naming the field that never repeats what was sent."""
     if secret is None:
@@ -104,8 +111,7 @@ def checked_secret(secret: SecretStr | None) -> str | None:
     try:
         return check_secret(secret.get_secret_value())
     except ValueError as error:
-        refused = {"type": "value_error", "loc": ("body", "secret"), "msg": str(error)}
-        raise RequestValidationError([refused]) from None
+        raise refused_field("secret", error) from None
 
 
 @webhooks.put(
@@ -124,8 +130,7 @@ def register_endpoint(
     try:
         url = check_address(body.url, allowed)
     except ValueError as error:
-        refused = {"type": "value_error", "loc": ("body", "url"), "msg": str(error)}
-        raise RequestValidationError([refused]) from None
+        raise refused_field("url", error) from None
     registered = cases.register_endpoint(uow, subscriber_id, url, checked_secret(body.secret))
     endpoint = registered.endpoint
     return EndpointRegistered(
