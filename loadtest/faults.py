@@ -71,8 +71,9 @@ class FaultWindow:
     began_s: float
     ended_s: float
 
-    def covers(self, at_s: float) -> bool:
-        return self.began_s <= at_s <= self.ended_s
+    def overlaps(self, since_s: float, until_s: float) -> bool:
+        """Whether the fault was in effect at some time from since_s to until_s."""
+        return since_s <= self.ended_s and self.began_s <= until_s
 
 
 def make(target: str) -> None:

@@ -127,6 +127,7 @@ class Changed:
     post_id: int
     scheduled_s: float  # when it was due, from the start of the run
     status: int  # 0: no answer
+    answered_s: float  # when its answer (or its failure) came, from the start of the run
     version: int | None = None  # an edit's answer: the post's version after it
 
 
@@ -150,22 +151,24 @@ async def change_at_rate(
         async def one(i: int, post: Sent) -> Changed:
             assert post.post_id is not None
             delete = random.random() < delete_share
-            due_s = i / rate
+            kind = "delete" if delete else "edit"
+            status, version = 0, None
             try:
                 if delete:
                     deleted.add(post.post_id)
                     params = {"author_id": post.author_id}
                     async with session.delete(f"/posts/{post.post_id}", params=params) as answer:
                         await answer.read()
-                        return Changed("delete", post.post_id, due_s, answer.status)
-                body = {"author_id": post.author_id, "content": f"edit {i}"}
-                async with session.patch(f"/posts/{post.post_id}", json=body) as answer:
-                    edited = await answer.json() if answer.status == 200 else {}
-                    return Changed(
-                        "edit", post.post_id, due_s, answer.status, edited.get("version")
-                    )
+                        status = answer.status
+                else:
+                    body = {"author_id": post.author_id, "content": f"edit {i}"}
+                    async with session.patch(f"/posts/{post.post_id}", json=body) as answer:
+                        edited = await answer.json() if answer.status == 200 else {}
+                        status, version = answer.status, edited.get("version")
             except (aiohttp.ClientError, TimeoutError):
-                return Changed("delete" if delete else "edit", post.post_id, due_s, 0)
+                status = 0
+            answered_s = time.monotonic() - started
+            return Changed(kind, post.post_id, i / rate, status, answered_s, version)
 
         tasks = []
         for i in range(total):

@@ -77,10 +77,11 @@ class Run:
             },
             "doubled_posts": self.audit.doubled_posts,
             "changes": self.answers_to(self.changed),
-            # Sent while no fault was in effect: the answers the faults must not have cost.
-            "changes_outside_faults": self.answers_to(
-                [c for c in self.changed if not any(w.covers(c.scheduled_s) for w in self.faults)]
-            ),
+            # Due and answered while no fault was in effect: the answers no fault may have cost.
+            "changes_outside_faults": self.answers_to(self.changes_outside_faults()),
+            "refused_outside_faults": [
+                asdict(c) for c in self.changes_outside_faults() if not 200 <= c.status < 300
+            ][:MAX_LISTED_IDS],
             "order_violations": self.audit.order_violations,
             "changes_lost": self.audit.changes_lost,
             "read_model": None if self.read_model is None else self.read_model_summary(),
@@ -102,6 +103,16 @@ class Run:
                 for w in self.faults
             ],
         }
+
+    def changes_outside_faults(self) -> list[Changed]:
+        """The changes that were not in flight (from when they were due to their answer) at any
+        time a fault was in effect. A change due before a fault but answered during it is not
+        among them: the client's queue or the server's may have held it until the fault."""
+        return [
+            c
+            for c in self.changed
+            if not any(w.overlaps(c.scheduled_s, c.answered_s) for w in self.faults)
+        ]
 
     @staticmethod
     def answers_to(changed: list[Changed]) -> dict[str, dict[str, int]]:

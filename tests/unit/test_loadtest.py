@@ -72,19 +72,23 @@ def test_recovery_is_the_last_delivery_of_a_post_made_before_the_fault_ended() -
     assert summary["faults"][0]["recovery_s"] == pytest.approx(3.5)
 
 
-def test_the_changes_outside_the_faults_are_counted_apart_from_those_during_one() -> None:
-    run = run_with([], [], lost=[])
+def test_the_changes_outside_the_faults_are_counted_apart_from_those_in_flight_during_one() -> None:
+    run = run_with([], [], lost=[])  # its fault is in effect from 1.0 to 5.0 s
     run.changed = [
-        Changed("edit", 1, scheduled_s=0.5, status=200),
-        Changed("edit", 2, scheduled_s=1.0, status=503),  # the window's first instant
-        Changed("delete", 3, scheduled_s=4.0, status=0),
-        Changed("edit", 4, scheduled_s=5.0, status=503),  # its last
-        Changed("edit", 5, scheduled_s=5.1, status=200),
-        Changed("delete", 6, scheduled_s=9.0, status=204),
+        Changed("edit", 1, scheduled_s=0.5, status=200, answered_s=0.6),
+        Changed("edit", 2, scheduled_s=1.0, status=503, answered_s=1.1),  # the first instant
+        Changed("delete", 3, scheduled_s=4.0, status=0, answered_s=14.0),
+        Changed("edit", 4, scheduled_s=5.0, status=503, answered_s=5.0),  # its last
+        Changed("edit", 5, scheduled_s=5.1, status=200, answered_s=5.2),
+        Changed("delete", 6, scheduled_s=9.0, status=503, answered_s=9.1),
+        # Due before the fault, answered after its start: held in a queue into it.
+        Changed("edit", 7, scheduled_s=0.2, status=503, answered_s=1.5),
     ]
     summary = run.summary()
-    assert summary["changes"] == {"edit": {"200": 2, "503": 2}, "delete": {"0": 1, "204": 1}}
-    assert summary["changes_outside_faults"] == {"edit": {"200": 2}, "delete": {"204": 1}}
+    assert summary["changes"] == {"edit": {"200": 2, "503": 3}, "delete": {"0": 1, "503": 1}}
+    assert summary["changes_outside_faults"] == {"edit": {"200": 2}, "delete": {"503": 1}}
+    assert [c["post_id"] for c in summary["refused_outside_faults"]] == [6]
+    assert summary["refused_outside_faults"][0]["answered_s"] == 9.1
 
 
 def test_the_table_names_lost_events() -> None:
