@@ -79,8 +79,10 @@ class Run:
             "changes": self.answers_to(self.changed),
             # Due and answered while no fault was in effect: the answers no fault may have cost.
             "changes_outside_faults": self.answers_to(self.changes_outside_faults()),
+            # Unanswered or answered 5xx: what only a fault excuses. (A 404 is an answer: an edit
+            # may reach its post after a deletion sent after it.)
             "refused_outside_faults": [
-                asdict(c) for c in self.changes_outside_faults() if not 200 <= c.status < 300
+                asdict(c) for c in self.changes_outside_faults() if c.status == 0 or c.status >= 500
             ][:MAX_LISTED_IDS],
             "order_violations": self.audit.order_violations,
             "changes_lost": self.audit.changes_lost,

@@ -83,10 +83,18 @@ def test_the_changes_outside_the_faults_are_counted_apart_from_those_in_flight_d
         Changed("delete", 6, scheduled_s=9.0, status=503, answered_s=9.1),
         # Due before the fault, answered after its start: held in a queue into it.
         Changed("edit", 7, scheduled_s=0.2, status=503, answered_s=1.5),
+        # Its post deleted meanwhile: an answer, not a refusal.
+        Changed("edit", 8, scheduled_s=7.0, status=404, answered_s=7.1),
     ]
     summary = run.summary()
-    assert summary["changes"] == {"edit": {"200": 2, "503": 3}, "delete": {"0": 1, "503": 1}}
-    assert summary["changes_outside_faults"] == {"edit": {"200": 2}, "delete": {"503": 1}}
+    assert summary["changes"] == {
+        "edit": {"200": 2, "404": 1, "503": 3},
+        "delete": {"0": 1, "503": 1},
+    }
+    assert summary["changes_outside_faults"] == {
+        "edit": {"200": 2, "404": 1},
+        "delete": {"503": 1},
+    }
     assert [c["post_id"] for c in summary["refused_outside_faults"]] == [6]
     assert summary["refused_outside_faults"][0]["answered_s"] == 9.1
 
