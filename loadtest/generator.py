@@ -17,6 +17,11 @@ from typing import Any
 import aiohttp
 
 
+def unanswered_or_5xx(status: int) -> bool:
+    """No answer (status 0), or a server error: nothing definite came back."""
+    return status == 0 or status >= 500
+
+
 @dataclass
 class Sent:
     """One POST /posts: when it was due, how it went, and the event it created."""
@@ -33,7 +38,7 @@ class Sent:
     @property
     def outcome_unknown(self) -> bool:
         """No answer, or a server error: the post may have been stored all the same."""
-        return self.status == 0 or self.status >= 500
+        return unanswered_or_5xx(self.status)
 
     @property
     def stored(self) -> bool:

@@ -13,7 +13,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadtest.audit import AuditResult, ReadModelAudit, ReceiverAudit
 from loadtest.faults import FaultWindow
-from loadtest.generator import Changed, Sent
+from loadtest.generator import Changed, Sent, unanswered_or_5xx
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 MAX_LISTED_IDS = 50
@@ -62,6 +62,7 @@ class Run:
 
     def summary(self) -> dict[str, Any]:
         errors = [s for s in self.sent if s.status != 201]
+        outside_faults = self.changes_outside_faults()
         return {
             "rate": self.rate,
             "duration_s": self.duration_s,
@@ -78,11 +79,11 @@ class Run:
             "doubled_posts": self.audit.doubled_posts,
             "changes": self.answers_to(self.changed),
             # Due and answered while no fault was in effect: the answers no fault may have cost.
-            "changes_outside_faults": self.answers_to(self.changes_outside_faults()),
+            "changes_outside_faults": self.answers_to(outside_faults),
             # Unanswered or answered 5xx: what only a fault excuses. (A 404 is an answer: an edit
             # may reach its post after a deletion sent after it.)
             "refused_outside_faults": [
-                asdict(c) for c in self.changes_outside_faults() if c.status == 0 or c.status >= 500
+                asdict(c) for c in outside_faults if unanswered_or_5xx(c.status)
             ][:MAX_LISTED_IDS],
             "order_violations": self.audit.order_violations,
             "changes_lost": self.audit.changes_lost,
