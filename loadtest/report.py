@@ -44,8 +44,11 @@ class Run:
     read_model: ReadModelAudit | None = None  # the JDBC sink's copy against the posts table
 
     def recovery_s(self, window: FaultWindow) -> float | None:
-        """From the end of a fault to the last notification of a post created before that end."""
+        """From the end of a fault to the last notification of a post created before that end;
+        None (never recovered) while any of those posts was lost."""
         before = {s.event_id for s in self.sent if s.event_id and s.scheduled_s <= window.ended_s}
+        if before & set(self.audit.lost_events):
+            return None
         latest = [
             d.notified_at_epoch - self.started_epoch
             for d in self.audit.deliveries
@@ -202,9 +205,13 @@ def table(summary: dict[str, Any]) -> str:
             + ", ".join(f"{n}x {status}" for status, n in hooks["answered"].items())
         )
     for fault in summary["faults"]:
+        recovered = (
+            "not recovered: posts made before its end were lost"
+            if fault["recovery_s"] is None
+            else f"recovered {fault['recovery_s']}s after"
+        )
         lines.append(
-            f"fault {fault['fault']}: {fault['began_s']}s to {fault['ended_s']}s, "
-            f"recovered {fault['recovery_s']}s after"
+            f"fault {fault['fault']}: {fault['began_s']}s to {fault['ended_s']}s, {recovered}"
         )
     if summary["lost_event_ids"]:
         lines.append("lost: " + " ".join(summary["lost_event_ids"]))

@@ -1,12 +1,44 @@
-"""Shared by every tier: the native stack's generated passwords, when there is a stack."""
+"""Shared by every tier: the native stack's generated passwords, when there is a stack; what the
+stack was doing when a test against it failed."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
 
 from deploy.native.layout import Layout, read_env_file
+from tests.stack_report import stack_report
 
 _secrets = Layout.from_env().secrets
 if _secrets.exists():
     for _name, _value in read_env_file(_secrets).items():
         os.environ.setdefault(_name, _value)
+
+
+# The tiers that run against the native stack: when one of their tests fails first, the stack's
+# state at that moment is printed at the end of the run (tests/stack_report.py).
+_STACK_TIERS = ("integration", "e2e")
+_first_failure: pytest.StashKey[tuple[str, str]] = pytest.StashKey()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    tier = item.path.relative_to(Path(__file__).parent).parts[0]
+    if report.failed and tier in _STACK_TIERS and _first_failure not in item.config.stash:
+        item.config.stash[_first_failure] = (item.nodeid, stack_report())
+    return report
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if _first_failure in config.stash:
+        nodeid, report = config.stash[_first_failure]
+        terminalreporter.section(f"the stack when {nodeid} failed")
+        terminalreporter.write_line(report)

@@ -28,7 +28,7 @@ from subscribe_service.domain.events import decode
 from subscribe_service.settings import Settings
 from tests.contract.strategies import post_created_payloads
 from tests.e2e.system import post, subscribe, wait_notified
-from tests.random_refs import random_id
+from tests.random_refs import FOREIGN_IDS_FROM, random_id
 from tests.running_stack import KAFKA, eventually, read_topic, topic_end
 
 MARKER = "hostile.marker"  # which run, and which message of it: added after the arbitrary ones
@@ -77,7 +77,7 @@ hostile = st.one_of(
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
 )
-good_ids = st.integers(1, ID_MAX)
+good_ids = st.integers(FOREIGN_IDS_FROM, ID_MAX)
 good_titles = st.text(min_size=1, max_size=TITLE_MAX_CHARS)
 good_moments = st.sampled_from(
     ["2026-11-21T23:15:48.082748Z", "1000-01-01T00:00:00.000000Z", "2026-11-21T23:15:48+09:00"]
@@ -88,6 +88,17 @@ def field(good: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
     return st.one_of(good, hostile)
 
 
+def foreign(payload: dict[str, object]) -> dict[str, object]:
+    """The payload with ids that could be another test's post or author moved above them all:
+    an event applied here must not change what another test sees."""
+    return {
+        key: value + FOREIGN_IDS_FROM
+        if key in ("post_id", "author_id") and type(value) is int and 0 < value < FOREIGN_IDS_FROM
+        else value
+        for key, value in payload.items()
+    }
+
+
 payloads = st.fixed_dictionaries(
     {
         "post_id": field(good_ids),
@@ -96,7 +107,7 @@ payloads = st.fixed_dictionaries(
         "created_at": field(good_moments | st.integers(-(2**70), 2**70)),
     },
     optional={"extra": hostile},
-)
+).map(foreign)
 change_events = st.fixed_dictionaries(
     {
         "op": st.sampled_from(["c", "r", "u", "d"]) | hostile,
@@ -135,7 +146,9 @@ messages = st.one_of(
     # As the Event Router writes them, with hostile fields among good ones.
     st.tuples(payloads.map(lambda p: to_json(p).encode()), router_headers),
     # What the contract allows, at its bounds: the database must store every one of them.
-    st.tuples(post_created_payloads().map(lambda p: json.dumps(p).encode()), router_headers),
+    st.tuples(
+        post_created_payloads().map(foreign).map(lambda p: json.dumps(p).encode()), router_headers
+    ),
 )
 
 

@@ -72,6 +72,16 @@ def test_recovery_is_the_last_delivery_of_a_post_made_before_the_fault_ended() -
     assert summary["faults"][0]["recovery_s"] == pytest.approx(3.5)
 
 
+def test_a_fault_after_which_a_post_made_before_its_end_was_lost_never_recovered() -> None:
+    sent = [
+        Sent(scheduled_s=0.5, latency_ms=5, status=201, author_id=1, event_id="before"),
+        Sent(scheduled_s=2.0, latency_ms=5, status=201, author_id=1, event_id="during"),
+    ]
+    run = run_with([Delivery("before", 7, e2e_ms=100, notified_at_epoch=1000.6)], sent, ["during"])
+    assert run.recovery_s(run.faults[0]) is None
+    assert run.summary()["faults"][0]["recovery_s"] is None
+
+
 def test_the_changes_outside_the_faults_are_counted_apart_from_those_in_flight_during_one() -> None:
     run = run_with([], [], lost=[])  # its fault is in effect from 1.0 to 5.0 s
     run.changed = [
