@@ -21,11 +21,17 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 from chassis.kafka_headers import header_pairs
 from chassis.watchdog import exit_if_stuck
 from subscribe_service.adapters.dead_letters import DeadLetters
+from subscribe_service.adapters.progress import ProgressWatch
 from subscribe_service.settings import Settings
 
 log = structlog.get_logger()
 # Longer than a Kafka outage the fault matrix survives (30 s) and the group's session timeout.
 UNASSIGNED_LIMIT_S = 60.0
+# Events waiting and the committed offset still for this long: stalled (adapters/progress.py).
+# Measured every PROGRESS_CHECK_S, with calls that give up after PROGRESS_QUERY_S.
+STALL_LIMIT_S = 60.0
+PROGRESS_CHECK_S = 10.0
+PROGRESS_QUERY_S = 5.0
 # Commit attempts are retried for COMMIT_RETRY_S; one attempt ends by itself within librdkafka's
 # socket.timeout.ms (60 s). A commit still running after both is stuck: the process exits.
 COMMIT_RETRY_S = 30.0
@@ -94,6 +100,8 @@ class EventStream:
         # (topic, partition) of each partition stopped on an offset out of range.
         self.out_of_range: set[tuple[str, int]] = set()
         self.unassigned_since: float | None = time.monotonic()
+        self.progress = ProgressWatch(STALL_LIMIT_S)
+        self.progress_checked = time.monotonic()
         self.consumer.subscribe(
             [settings.events_topic], on_assign=start_new_partitions_at_the_beginning
         )
@@ -104,6 +112,7 @@ class EventStream:
         and hold every event of a quiet moment back that long."""
         self.dead_letters.poll()
         self.leave_if_left_out()
+        self.exit_if_stalled()
         first = self.consumer.poll(timeout_s)
         if first is None:
             return []
@@ -132,6 +141,37 @@ class EventStream:
             self.unassigned_since = now
         elif now - self.unassigned_since > UNASSIGNED_LIMIT_S:
             raise KafkaException(f"no partition assigned for {UNASSIGNED_LIMIT_S:g} s")
+
+    def exit_if_stalled(self) -> None:
+        """Every PROGRESS_CHECK_S: a partition of this consumer with events waiting and its
+        committed offset unmoved for STALL_LIMIT_S ends the process, and its supervisor starts
+        it anew. A partition stopped on an offset out of range waits for a person instead."""
+        now = time.monotonic()
+        if now - self.progress_checked < PROGRESS_CHECK_S:
+            return
+        self.progress_checked = now
+        partitions = [
+            p for p in self.consumer.assignment() if (p.topic, p.partition) not in self.out_of_range
+        ]
+        try:
+            offsets = {}
+            for partition in self.consumer.committed(partitions, timeout=PROGRESS_QUERY_S):
+                low, end = self.consumer.get_watermark_offsets(
+                    partition, timeout=PROGRESS_QUERY_S, cached=False
+                )
+                committed = partition.offset if partition.offset >= 0 else low
+                offsets[(partition.topic, partition.partition)] = (committed, end)
+        except KafkaException as error:
+            log.info("progress not measured this time", error=str(error))
+            self.progress.forget()
+            return
+        if stalled := self.progress.stalled(now, offsets):
+            log.error(
+                "stalled: events wait and the committed offsets have not moved; exiting",
+                stalled={f"{t}[{p}]": offsets[(t, p)] for t, p in stalled},
+                limit_s=self.progress.limit_s,
+            )
+            raise KafkaException(f"no progress for {self.progress.limit_s:g} s on {stalled}")
 
     def stopped_out_of_range(self, message: Message, error: KafkaError) -> None:
         """librdkafka reads no further on that partition: saying so loudly is all that is left."""

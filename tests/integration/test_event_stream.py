@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPa
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from deploy.native import health
+from subscribe_service.adapters import kafka
 from subscribe_service.adapters.dead_letters import (
     HEADROOM_BYTES,
     DeadLetterNotAcknowledged,
@@ -26,6 +28,7 @@ from subscribe_service.adapters.dead_letters import (
 )
 from subscribe_service.adapters.group_offsets import Gap, accept_gaps
 from subscribe_service.adapters.kafka import EventStream
+from subscribe_service.adapters.progress import ProgressWatch
 from subscribe_service.settings import Settings
 from tests.running_stack import KAFKA, eventually, read_topic
 
@@ -220,5 +223,44 @@ def test_a_dead_letter_kafka_refuses_is_not_acknowledged(scratch: Settings) -> N
         set_max_message_bytes(ADMIN, scratch.dead_letter_topic, 1024)
         with pytest.raises(DeadLetterNotAcknowledged, match=r"MSG_SIZE_TOO_LARGE|too large"):
             stream.dead_letter(message, "refused")
+    finally:
+        stream.close()
+
+
+def test_events_waiting_behind_an_offset_that_stands_still_end_the_stream(
+    scratch: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a consumer stuck anywhere between its read and its commit: it reads on, commits
+    nothing, and the events stay behind its committed offset; so the process exits."""
+    monkeypatch.setattr(kafka, "PROGRESS_CHECK_S", 0.2)
+    produce(scratch.events_topic, [f"event {i}".encode() for i in range(3)])
+    stream = EventStream(scratch)
+    stream.progress = ProgressWatch(limit_s=2)
+    try:
+        first_messages(stream, count=3)
+
+        def polls_on() -> bool:
+            stream.poll(timeout_s=0.2)
+            return False
+
+        with pytest.raises(KafkaException, match="no progress for 2 s on"):
+            eventually(polls_on, 30, what="the stall to end the stream")
+    finally:
+        stream.close()
+
+
+def test_a_stream_that_commits_what_it_read_goes_on(
+    scratch: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka, "PROGRESS_CHECK_S", 0.2)
+    produce(scratch.events_topic, [f"event {i}".encode() for i in range(3)])
+    stream = EventStream(scratch)
+    stream.progress = ProgressWatch(limit_s=2)
+    try:
+        stream.commit(first_messages(stream, count=3))
+        deadline = time.monotonic() + 5  # over twice the limit, checked every 0.2 s
+        while time.monotonic() < deadline:
+            stream.poll(timeout_s=0.2)  # raises if it sees a stall
+        assert stream.progress.standing == {}  # caught up: nothing behind
     finally:
         stream.close()
