@@ -1,16 +1,24 @@
-"""Restarts the read model sink's task when it FAILED: `python -m connect.restarter`.
+"""Restarts a connector's task that FAILED and that a restart heals: `python -m connect.restarter`.
 
-Kafka Connect never restarts a failed task by itself, and Debezium's JDBC sink fails its task when
-the subscribe database goes away in the middle of a commit: it retries a lost connection
-(`connection.restart.on.errors`), but an error wrapped in Hibernate's TransactionException ("Unable
-to commit against JDBC Connection") is not one it recognises. Restarted, the task reads on from
-its committed offsets and upserts again what it had written: harmless, since the same upsert
-twice leaves the same row. (Strimzi's `autoRestart` does this for a KafkaConnector.)
+Kafka Connect never restarts a failed task by itself (Strimzi's `autoRestart` does this for a
+KafkaConnector). Two failures heal with a restart:
 
-Only the sink: a source that FAILED (a purged binlog, say) must stay failed and loud until someone
-looks (docs/reliability.md). Restarts back off, 5 s doubling to 5 minutes, so that a sink that
-fails for good is not restarted in a tight loop; /healthz answers while the loop runs, with the
-restarts made so far.
+- Any failure of a sink's task. Debezium's JDBC sink fails its task when the subscribe database
+  goes away in the middle of a commit: it retries a lost connection
+  (`connection.restart.on.errors`), but an error wrapped in Hibernate's TransactionException
+  ("Unable to commit against JDBC Connection") is not one it recognises. Restarted, the task reads
+  on from its committed offsets and upserts again what it had written: the same row.
+- A source task whose producer could not send because Kafka was away, or had no leader for the
+  topic yet: Connect gives up a send after `max.block.ms` (1 s here, so that a task can stop at
+  once) and fails the task for good. Most such failures hit a task that a rebalance was already
+  replacing; in CI one hit the live task of the outbox connector right after Kafka came back, and
+  no event moved for the rest of the run. Restarted, the task resumes from its committed binlog
+  position; what it sends again, the inbox turns into no-ops.
+
+Any other failure of a source (a purged binlog, say) stays failed and loud until someone looks
+(docs/reliability.md). Restarts back off, 5 s doubling to 5 minutes, so that a task that fails
+for good is not restarted in a tight loop; /healthz answers while the loop runs, with the restarts
+made so far.
 """
 
 from __future__ import annotations
@@ -27,7 +35,6 @@ import structlog
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.logs import configure_logging
-from connect.connector import READ_MODEL_SINK
 from deploy import parts
 
 log = structlog.get_logger()
@@ -65,33 +72,68 @@ class Backoff:
         self.delay_s, self.next_at = 0.0, 0.0
 
 
-def failed_tasks(status: dict[str, Any]) -> list[str]:
-    """The first line of each FAILED task's trace, from GET /connectors/{name}/status."""
+# The producer's errors that say Kafka was away or moving a partition, not that a record is wrong.
+KAFKA_AWAY = (
+    "TimeoutException",
+    "NetworkException",
+    "DisconnectException",
+    "NotLeaderOrFollowerException",
+    "NotEnoughReplicasException",
+    "NotEnoughReplicasAfterAppendException",
+)
+PRODUCER_SEND_FAILED = "Unrecoverable exception from producer send callback"
+
+
+def failed_traces(status: dict[str, Any]) -> list[str]:
+    """Each FAILED task's trace, from GET /connectors/{name}/status."""
     return [
-        (task.get("trace") or "no trace").splitlines()[0]
+        task.get("trace") or "no trace"
         for task in status.get("tasks", [])
         if task["state"] == "FAILED"
     ]
 
 
+def causes(trace: str) -> str:
+    """A trace's exception and its causes, without the stack frames."""
+    return " / ".join(line for line in trace.splitlines() if not line.startswith("\t"))[:500]
+
+
+def heals_with_a_restart(connector_type: str, trace: str) -> bool:
+    """Any failure of a sink; a source's only when its producer could not reach Kafka."""
+    if connector_type == "sink":
+        return True
+    lines = trace.splitlines()
+    return (
+        bool(lines)
+        and PRODUCER_SEND_FAILED in lines[0]
+        and any(
+            line.startswith(f"Caused by: org.apache.kafka.common.errors.{name}:")
+            for line in lines
+            for name in KAFKA_AWAY
+        )
+    )
+
+
 class Restarter:
-    def __init__(self, settings: RestarterSettings, connectors: tuple[str, ...]) -> None:
+    def __init__(self, settings: RestarterSettings) -> None:
         self.settings = settings
-        self.backoffs = {
-            name: Backoff(settings.first_backoff_s, settings.max_backoff_s) for name in connectors
-        }
+        self.backoffs: dict[str, Backoff] = {}
         self.restarts = 0
 
     def check(self, client: httpx.Client, now: float) -> None:
-        for name, backoff in self.backoffs.items():
-            answer = client.get(f"/connectors/{name}/status")
-            if answer.status_code == 404:
-                continue  # not registered (yet)
-            failed = failed_tasks(answer.json())
+        """Every registered connector, as GET /connectors?expand=status&expand=info shows it."""
+        answer = client.get("/connectors", params=[("expand", "status"), ("expand", "info")])
+        answer.raise_for_status()
+        for name, described in answer.json().items():
+            backoff = self.backoffs.setdefault(
+                name, Backoff(self.settings.first_backoff_s, self.settings.max_backoff_s)
+            )
+            failed = failed_traces(described["status"])
             if not failed:
                 backoff.running()
                 continue
-            if not backoff.due(now):
+            kind = described["info"]["type"]
+            if not backoff.due(now) or not all(heals_with_a_restart(kind, t) for t in failed):
                 continue
             client.post(
                 f"/connectors/{name}/restart", params={"includeTasks": "true", "onlyFailed": "true"}
@@ -101,7 +143,7 @@ class Restarter:
             log.warning(
                 "failed task restarted",
                 connector=name,
-                error=failed[0],
+                error=causes(failed[0]),
                 next_restart_after_s=backoff.delay_s,
             )
 
@@ -136,9 +178,9 @@ def main() -> None:
     settings = RestarterSettings()
     configure_logging(settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per status check otherwise
-    restarter = Restarter(settings, (READ_MODEL_SINK,))
+    restarter = Restarter(settings)
     serve_health(settings, restarter)
-    log.info("restarter started", connectors=list(restarter.backoffs))
+    log.info("restarter started", connect_url=settings.connect_url)
     restarter.run()
 
 

@@ -8,6 +8,7 @@ a slow server cannot hide its queue by slowing the generator down (coordinated o
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Callable
@@ -134,6 +135,7 @@ class Changed:
     status: int  # 0: no answer
     answered_s: float  # when its answer (or its failure) came, from the start of the run
     version: int | None = None  # an edit's answer: the post's version after it
+    refusal: str | None = None  # unanswered or 5xx: the answer's detail, or the client's error
 
 
 async def change_at_rate(
@@ -157,23 +159,26 @@ async def change_at_rate(
             assert post.post_id is not None
             delete = random.random() < delete_share
             kind = "delete" if delete else "edit"
-            status, version = 0, None
+            status, version, refusal = 0, None, None
             try:
                 if delete:
                     deleted.add(post.post_id)
                     params = {"author_id": post.author_id}
                     async with session.delete(f"/posts/{post.post_id}", params=params) as answer:
-                        await answer.read()
+                        text = await answer.text()
                         status = answer.status
                 else:
                     body = {"author_id": post.author_id, "content": f"edit {i}"}
                     async with session.patch(f"/posts/{post.post_id}", json=body) as answer:
-                        edited = await answer.json() if answer.status == 200 else {}
-                        status, version = answer.status, edited.get("version")
-            except (aiohttp.ClientError, TimeoutError):
-                status = 0
+                        text = await answer.text()
+                        status = answer.status
+                        version = json.loads(text).get("version") if status == 200 else None
+                if unanswered_or_5xx(status):
+                    refusal = text[:200]
+            except (aiohttp.ClientError, TimeoutError) as error:
+                status, refusal = 0, f"{type(error).__name__}: {error}"[:200]
             answered_s = time.monotonic() - started
-            return Changed(kind, post.post_id, i / rate, status, answered_s, version)
+            return Changed(kind, post.post_id, i / rate, status, answered_s, version, refusal)
 
         tasks = []
         for i in range(total):

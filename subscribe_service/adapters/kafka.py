@@ -153,6 +153,9 @@ class EventStream:
         partitions = [
             p for p in self.consumer.assignment() if (p.topic, p.partition) not in self.out_of_range
         ]
+        if not partitions:
+            self.progress.forget()  # none to watch: leave_if_left_out sees to a long while
+            return
         try:
             offsets = {}
             for partition in self.consumer.committed(partitions, timeout=PROGRESS_QUERY_S):

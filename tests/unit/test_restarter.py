@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connect.restarter import Backoff, failed_tasks
+from connect.restarter import Backoff, causes, failed_traces, heals_with_a_restart
 
 
 def status(*states: str) -> dict[str, Any]:
@@ -24,10 +24,66 @@ def status(*states: str) -> dict[str, Any]:
     }
 
 
-def test_only_failed_tasks_are_reported_with_their_first_line() -> None:
-    assert failed_tasks(status("RUNNING", "FAILED", "PAUSED")) == ["java.sql.SQLException: 1"]
-    assert failed_tasks(status("RUNNING", "UNASSIGNED")) == []
-    assert failed_tasks({"tasks": [{"state": "FAILED"}]}) == ["no trace"]
+def test_only_failed_tasks_are_reported_with_their_trace() -> None:
+    assert failed_traces(status("RUNNING", "FAILED", "PAUSED")) == [
+        "java.sql.SQLException: 1\n\tat x"
+    ]
+    assert failed_traces(status("RUNNING", "UNASSIGNED")) == []
+    assert failed_traces({"tasks": [{"state": "FAILED"}]}) == ["no trace"]
+
+
+# As Kafka Connect 4.3 reported them (frames shortened).
+KAFKA_AWAY_TRACE = "\n".join(
+    [
+        "org.apache.kafka.connect.errors.ConnectException: "
+        "Unrecoverable exception from producer send callback",
+        "\tat org.apache.kafka.connect.runtime.WorkerSourceTask.maybeThrowProducerSendException"
+        "(WorkerSourceTask.java:348)",
+        "\tat org.apache.kafka.connect.runtime.WorkerTask.run(WorkerTask.java:298)",
+        "Caused by: org.apache.kafka.common.errors.TimeoutException: "
+        "Topic outbox.event.post not present in metadata after 1000 ms.",
+    ]
+)
+RECORD_TOO_LARGE_TRACE = KAFKA_AWAY_TRACE.replace(
+    "TimeoutException: Topic outbox.event.post not present in metadata after 1000 ms.",
+    "RecordTooLargeException: The message is 2000000 bytes when serialized",
+)
+BINLOG_PURGED_TRACE = "\n".join(
+    [
+        "org.apache.kafka.connect.errors.ConnectException: "
+        "An exception occurred in the change event producer. This connector will be stopped.",
+        "\tat io.debezium.pipeline.ErrorHandler.setProducerThrowable(ErrorHandler.java:67)",
+        "Caused by: io.debezium.DebeziumException: The connector is trying to read binlog "
+        "starting at ..., but this is no longer available on the server.",
+    ]
+)
+
+
+def test_a_sink_is_restarted_whatever_failed_it() -> None:
+    for trace in (BINLOG_PURGED_TRACE, RECORD_TOO_LARGE_TRACE, "java.sql.SQLException: x", ""):
+        assert heals_with_a_restart("sink", trace)
+
+
+def test_a_source_is_restarted_only_when_its_producer_could_not_reach_kafka() -> None:
+    assert heals_with_a_restart("source", KAFKA_AWAY_TRACE)
+    for kafka_away in ("NetworkException", "NotLeaderOrFollowerException"):
+        trace = KAFKA_AWAY_TRACE.replace("TimeoutException", kafka_away)
+        assert heals_with_a_restart("source", trace)
+    # Loud until someone looks: the binlog is gone, or the record will never fit.
+    assert not heals_with_a_restart("source", BINLOG_PURGED_TRACE)
+    assert not heals_with_a_restart("source", RECORD_TOO_LARGE_TRACE)
+    assert not heals_with_a_restart("source", "no trace")
+    # A Kafka timeout somewhere else than the send (a schema history read, say) is not this case.
+    elsewhere = BINLOG_PURGED_TRACE + "\n" + KAFKA_AWAY_TRACE.splitlines()[-1]
+    assert not heals_with_a_restart("source", elsewhere)
+
+
+def test_a_restart_is_logged_with_the_exception_and_its_causes_only() -> None:
+    assert causes(KAFKA_AWAY_TRACE) == (
+        "org.apache.kafka.connect.errors.ConnectException: Unrecoverable exception from producer "
+        "send callback / Caused by: org.apache.kafka.common.errors.TimeoutException: Topic "
+        "outbox.event.post not present in metadata after 1000 ms."
+    )
 
 
 def test_restarts_back_off_from_the_first_delay_doubling_to_the_cap() -> None:
