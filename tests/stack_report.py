@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 from confluent_kafka import Consumer, TopicPartition
 
+from connect.restarter import causes
 from deploy import parts
 from deploy.native.layout import Layout
 from subscribe_service.adapters.group_offsets import committed_offsets, watermarks
@@ -67,8 +68,7 @@ def _connector_tasks() -> str:
         connector = status["connector"]
         lines.append(f"{name}: {connector['state']} on {connector['worker_id']}")
         for task in status["tasks"]:
-            trace = (task.get("trace") or "").splitlines()
-            lines.append(f"  task {task['id']}: {task['state']} {trace[0] if trace else ''}")
+            lines.append(f"  task {task['id']}: {task['state']} {causes(task.get('trace') or '')}")
     return "\n".join(lines)
 
 
