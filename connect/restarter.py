@@ -24,6 +24,7 @@ made so far.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,11 @@ class RestarterSettings(BaseSettings):
     log_level: str = "info"
 
 
+# How long a restarted task must run before its backoff starts over: a task that fails again a
+# few seconds after each start (its topic gone for good, say) is seen RUNNING in between.
+HEALTHY_S = 60.0
+
+
 @dataclass
 class Backoff:
     """When a connector's failed task may be restarted next, and how long after that."""
@@ -60,6 +66,7 @@ class Backoff:
     max_s: float
     next_at: float = 0.0
     delay_s: float = field(default=0.0)
+    running_since: float | None = None
 
     def due(self, now: float) -> bool:
         return now >= self.next_at
@@ -67,9 +74,14 @@ class Backoff:
     def restarted(self, now: float) -> None:
         self.delay_s = min(self.max_s, self.delay_s * 2 if self.delay_s else self.first_s)
         self.next_at = now + self.delay_s
+        self.running_since = None
 
-    def running(self) -> None:
-        self.delay_s, self.next_at = 0.0, 0.0
+    def running(self, now: float) -> None:
+        """Seen running: once for long enough, the next failure is restarted at once again."""
+        if self.running_since is None:
+            self.running_since = now
+        if now - self.running_since >= max(HEALTHY_S, self.delay_s):
+            self.delay_s, self.next_at = 0.0, 0.0
 
 
 # The producer's errors that say Kafka was away or moving a partition, not that a record is wrong.
@@ -82,6 +94,10 @@ KAFKA_AWAY = (
     "NotEnoughReplicasAfterAppendException",
 )
 PRODUCER_SEND_FAILED = "Unrecoverable exception from producer send callback"
+# A cause line names the exception, then its message after a colon, or nothing when it has none.
+KAFKA_AWAY_CAUSE = re.compile(
+    rf"Caused by: org\.apache\.kafka\.common\.errors\.({'|'.join(KAFKA_AWAY)})(:|$)"
+)
 
 
 def failed_traces(status: dict[str, Any]) -> list[str]:
@@ -106,11 +122,7 @@ def heals_with_a_restart(connector_type: str, trace: str) -> bool:
     return (
         bool(lines)
         and PRODUCER_SEND_FAILED in lines[0]
-        and any(
-            line.startswith(f"Caused by: org.apache.kafka.common.errors.{name}:")
-            for line in lines
-            for name in KAFKA_AWAY
-        )
+        and any(KAFKA_AWAY_CAUSE.match(line) for line in lines)
     )
 
 
@@ -130,7 +142,7 @@ class Restarter:
             )
             failed = failed_traces(described["status"])
             if not failed:
-                backoff.running()
+                backoff.running(now)
                 continue
             kind = described["info"]["type"]
             if not backoff.due(now) or not all(heals_with_a_restart(kind, t) for t in failed):

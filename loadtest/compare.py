@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import time
+from math import nan
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,11 @@ def chart(modes: dict[str, dict[str, Any]], path: Path) -> None:
             "relay statements / s on the post DB",
             [modes[n]["relay_statements_per_s"] for n in names],
         ),
-        ("recovery after Kafka's return (s)", [modes[n]["recovery_s"] or 0 for n in names]),
+        # No bar for a mode that never recovered (it lost posts): zero would read as at once.
+        (
+            "recovery after Kafka's return (s)",
+            [nan if modes[n]["recovery_s"] is None else modes[n]["recovery_s"] for n in names],
+        ),
     ]
     figure, axes = plt.subplots(1, len(panels), figsize=(14, 3.5))
     for axis, (title, values) in zip(axes, panels, strict=True):

@@ -138,6 +138,16 @@ class Changed:
     refusal: str | None = None  # unanswered or 5xx: the answer's detail, or the client's error
 
 
+def _version_in(answer: str) -> int | None:
+    """An edit's 200 carries the post's new version; an answer that does not is reported as
+    such (no version), not a crash of the run."""
+    try:
+        version = json.loads(answer).get("version")
+    except (ValueError, AttributeError):
+        return None
+    return version if isinstance(version, int) else None
+
+
 async def change_at_rate(
     post_url: str,
     rate: float,
@@ -165,14 +175,14 @@ async def change_at_rate(
                     deleted.add(post.post_id)
                     params = {"author_id": post.author_id}
                     async with session.delete(f"/posts/{post.post_id}", params=params) as answer:
-                        text = await answer.text()
+                        text = await answer.text(errors="replace")
                         status = answer.status
                 else:
                     body = {"author_id": post.author_id, "content": f"edit {i}"}
                     async with session.patch(f"/posts/{post.post_id}", json=body) as answer:
-                        text = await answer.text()
+                        text = await answer.text(errors="replace")
                         status = answer.status
-                        version = json.loads(text).get("version") if status == 200 else None
+                        version = _version_in(text) if status == 200 else None
                 if unanswered_or_5xx(status):
                     refusal = text[:200]
             except (aiohttp.ClientError, TimeoutError) as error:

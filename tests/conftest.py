@@ -31,7 +31,12 @@ def pytest_runtest_makereport(
     report = yield
     tier = item.path.relative_to(Path(__file__).parent).parts[0]
     if report.failed and tier in _STACK_TIERS and _first_failure not in item.config.stash:
-        item.config.stash[_first_failure] = (item.nodeid, stack_report())
+        try:
+            item.config.stash[_first_failure] = (item.nodeid, stack_report())
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # pytest-timeout's Failed too: never hide the failure
+            item.config.stash[_first_failure] = (item.nodeid, f"(not gathered: {error!r})")
     return report
 
 

@@ -21,17 +21,34 @@ from confluent_kafka import Consumer, TopicPartition
 from connect.restarter import causes
 from deploy import parts
 from deploy.native.layout import Layout
-from subscribe_service.adapters.group_offsets import committed_offsets, watermarks
+from subscribe_service.adapters.group_offsets import watermarks
 from subscribe_service.settings import Settings
 
 LOGS_SCANNED = ("subscribe-consumer", "connect", "kafka", "post-service", "connector-restarter")
 ERRORS_PER_LOG = 8
 TAIL_BYTES = 400_000  # of each log, read from its end
 LINE_CHARS = 400
+REPORT_LIMIT_S = 90.0
 NUMBERS = re.compile(r"\d+")
 
 
 def stack_report() -> str:
+    """The report, gathered in a process of its own within REPORT_LIMIT_S: a part that hangs
+    costs the report, never the test's own failure or the rest of the run."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.stack_report"],
+            capture_output=True,
+            text=True,
+            timeout=REPORT_LIMIT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"(not gathered within {REPORT_LIMIT_S:g} s)"
+    return (done.stdout + done.stderr).strip()
+
+
+def gather() -> str:
     """Every section, each one on its own: a part that does not answer spoils only its own."""
     sections: list[tuple[str, Callable[[], str]]] = [
         ("parts", _parts),
@@ -54,7 +71,7 @@ def _parts() -> str:
         [sys.executable, "-m", "deploy.native", "status"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=30,
         check=False,
     )
     return (done.stdout + done.stderr).strip()
@@ -77,7 +94,7 @@ def _consumer_lag() -> str:
     than the test's posts: Debezium (or Kafka) stopped publishing."""
     settings = Settings()
     ends = watermarks(settings)
-    committed = committed_offsets(settings, sorted(ends))
+    committed = _committed(settings, sorted(ends))
     lines = []
     for p, (earliest, end) in sorted(ends.items()):
         behind = end - committed[p] if committed.get(p, -1) >= 0 else "all"
@@ -90,13 +107,28 @@ def _consumer_lag() -> str:
     return "\n".join(lines)
 
 
+def _committed(settings: Settings, partitions: list[int]) -> dict[int, int]:
+    group = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": settings.consumer_group}
+    )
+    try:
+        asked = [TopicPartition(settings.events_topic, p) for p in partitions]
+        return {tp.partition: tp.offset for tp in group.committed(asked, timeout=10)}
+    finally:
+        group.close()
+
+
 def _newest_event_age_s(settings: Settings, partition: int, end: int) -> float | None:
     reader = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "stack-report"}
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": "stack-report",
+            "enable.auto.commit": False,
+        }
     )
     try:
         reader.assign([TopicPartition(settings.events_topic, partition, end - 1)])
-        message = reader.poll(10)
+        message = reader.poll(5)
         if message is None or message.error():
             return None
         _, timestamp_ms = message.timestamp()
@@ -129,3 +161,9 @@ def _errors_in(log: Path) -> list[str]:
     for line in reversed(errors):
         last_of_each.setdefault(NUMBERS.sub("#", line), line)
     return list(last_of_each.values())[:ERRORS_PER_LOG][::-1]
+
+
+if __name__ == "__main__":
+    import tests.conftest  # noqa: F401 - the native stack's passwords, as the tests have them
+
+    print(gather())

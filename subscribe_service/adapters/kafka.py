@@ -147,9 +147,14 @@ class EventStream:
         committed offset unmoved for STALL_LIMIT_S ends the process, and its supervisor starts
         it anew. A partition stopped on an offset out of range waits for a person instead."""
         now = time.monotonic()
-        if now - self.progress_checked < PROGRESS_CHECK_S:
+        since_last = now - self.progress_checked
+        if since_last < PROGRESS_CHECK_S:
             return
         self.progress_checked = now
+        if since_last > 2 * PROGRESS_CHECK_S:
+            # The loop was held in a batch (database or dead-letter retries, which wait for their
+            # part on purpose): only time seen while it polls counts.
+            self.progress.forget()
         partitions = [
             p for p in self.consumer.assignment() if (p.topic, p.partition) not in self.out_of_range
         ]
@@ -159,13 +164,15 @@ class EventStream:
         try:
             offsets = {}
             for partition in self.consumer.committed(partitions, timeout=PROGRESS_QUERY_S):
+                if partition.error is not None:
+                    continue  # not measured this time
                 low, end = self.consumer.get_watermark_offsets(
                     partition, timeout=PROGRESS_QUERY_S, cached=False
                 )
                 committed = partition.offset if partition.offset >= 0 else low
                 offsets[(partition.topic, partition.partition)] = (committed, end)
         except KafkaException as error:
-            log.info("progress not measured this time", error=str(error))
+            log.warning("progress not measured this time", error=str(error))
             self.progress.forget()
             return
         if stalled := self.progress.stalled(now, offsets):

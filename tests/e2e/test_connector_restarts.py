@@ -78,7 +78,7 @@ def test_a_source_task_failed_on_a_send_kafka_never_took_is_restarted_and_sends_
         found = task(name)
         return found if found is not None and found["state"] == "FAILED" else None
 
-    trace = eventually(failed, 90, what="the task to fail")["trace"]
+    trace = eventually(failed, 60, what="the task to fail")["trace"]
     assert PRODUCER_SEND_FAILED in trace.splitlines()[0]
     assert "TimeoutException" in trace
 
@@ -88,7 +88,7 @@ def test_a_source_task_failed_on_a_send_kafka_never_took_is_restarted_and_sends_
         future.result(timeout=30)
     # Restarted (after its backoff: it may have been restarted, and failed again, before the
     # topics existed), it sends: its heartbeats arrive.
-    eventually(lambda: topic_end(heartbeats)[0] > 0, 180, what="a heartbeat after the restart")
+    eventually(lambda: topic_end(heartbeats)[0] > 0, 120, what="a heartbeat after the restart")
     assert restarts_so_far() > before
     assert (t := task(name)) is not None
     assert t["state"] == "RUNNING"
@@ -100,4 +100,4 @@ def test_a_source_task_failed_on_a_send_kafka_never_took_is_restarted_and_sends_
         after = (value or {}).get("payload", {}).get("after") or {}
         return bool(after.get("post_id") == made["post_id"])
 
-    assert read_topic(output, {0: 0}, until=is_made, timeout_s=60)
+    assert read_topic(output, {0: 0}, until=is_made, timeout_s=30)

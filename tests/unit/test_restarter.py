@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connect.restarter import Backoff, causes, failed_traces, heals_with_a_restart
+from connect.restarter import HEALTHY_S, Backoff, causes, failed_traces, heals_with_a_restart
 
 
 def status(*states: str) -> dict[str, Any]:
@@ -69,6 +69,13 @@ def test_a_source_is_restarted_only_when_its_producer_could_not_reach_kafka() ->
     for kafka_away in ("NetworkException", "NotLeaderOrFollowerException"):
         trace = KAFKA_AWAY_TRACE.replace("TimeoutException", kafka_away)
         assert heals_with_a_restart("source", trace)
+    without_a_message = KAFKA_AWAY_TRACE.splitlines()[0] + (
+        "\nCaused by: org.apache.kafka.common.errors.DisconnectException"
+    )
+    assert heals_with_a_restart("source", without_a_message)
+    # A name that only begins like one of them is another exception.
+    longer = KAFKA_AWAY_TRACE.replace("TimeoutException:", "TimeoutExceptionally:")
+    assert not heals_with_a_restart("source", longer)
     # Loud until someone looks: the binlog is gone, or the record will never fit.
     assert not heals_with_a_restart("source", BINLOG_PURGED_TRACE)
     assert not heals_with_a_restart("source", RECORD_TOO_LARGE_TRACE)
@@ -99,11 +106,23 @@ def test_restarts_back_off_from_the_first_delay_doubling_to_the_cap() -> None:
 
 
 @given(st.integers(min_value=1, max_value=50))
-def test_a_task_seen_running_starts_over_from_the_first_delay(failures: int) -> None:
+def test_a_task_that_ran_long_enough_starts_over_from_the_first_delay(failures: int) -> None:
     backoff = Backoff(first_s=5, max_s=300)
     for _ in range(failures):
         backoff.restarted(0)
-    backoff.running()
+    backoff.running(1)
+    backoff.running(1 + max(HEALTHY_S, backoff.delay_s))
     assert backoff.due(0)
     backoff.restarted(0)
     assert backoff.delay_s == 5
+
+
+def test_a_task_seen_running_briefly_between_failures_keeps_backing_off() -> None:
+    backoff = Backoff(first_s=5, max_s=300)
+    now, delays = 0.0, []
+    for _ in range(6):  # fails a few seconds after each start, seen RUNNING in between
+        backoff.restarted(now)
+        delays.append(backoff.delay_s)
+        backoff.running(now + 2)
+        now += backoff.delay_s
+    assert delays == [5, 10, 20, 40, 80, 160]
