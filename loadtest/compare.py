@@ -15,7 +15,7 @@ import json
 import subprocess
 import sys
 import time
-from math import nan
+from math import isnan, nan
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ def chart(modes: dict[str, dict[str, Any]], path: Path) -> None:
             "relay statements / s on the post DB",
             [modes[n]["relay_statements_per_s"] for n in names],
         ),
-        # No bar for a mode that never recovered (it lost posts): zero would read as at once.
+        # A mode that never recovered (it lost posts) is labelled so: zero would read as at once.
         (
             "recovery after Kafka's return (s)",
             [nan if modes[n]["recovery_s"] is None else modes[n]["recovery_s"] for n in names],
@@ -107,11 +107,14 @@ def chart(modes: dict[str, dict[str, Any]], path: Path) -> None:
     ]
     figure, axes = plt.subplots(1, len(panels), figsize=(14, 3.5))
     for axis, (title, values) in zip(axes, panels, strict=True):
-        axis.bar(names, values, color=["#d62728", "#ff7f0e", "#2ca02c"])
+        heights = [0.0 if isnan(value) else value for value in values]
+        axis.bar(names, heights, color=["#d62728", "#ff7f0e", "#2ca02c"])
         axis.set_title(title, fontsize=10)
-        axis.set_ylim(0, max(values) * 1.2 or 1)
+        measured = [value for value in values if not isnan(value)]
+        axis.set_ylim(0, max(measured, default=0) * 1.2 or 1)
         for x, value in enumerate(values):
-            axis.annotate(f"{value:g}", (x, value), ha="center", va="bottom")
+            shown, at = ("never", 0.0) if isnan(value) else (f"{value:g}", value)
+            axis.annotate(shown, (x, at), ha="center", va="bottom")
     figure.suptitle("V1 direct, V2 polling, V3 CDC: the same load, Kafka stopped mid-run")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

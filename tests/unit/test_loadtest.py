@@ -3,8 +3,12 @@ webhook receiver."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from loadtest import compare
 from loadtest.audit import Audience, AuditResult, Delivery
 from loadtest.faults import Fault, FaultWindow
 from loadtest.generator import Changed, Sent
@@ -156,3 +160,18 @@ def test_a_run_is_exactly_once_after_dedupe_only_when_every_pair_arrived_and_no_
     assert "received 1 of 1" in table(run.summary())
     run.receiver = audience.audit_receiver(receiver_with({}), sent, 0.0)
     assert not run.summary()["webhooks"]["exactly_once_after_dedupe"]
+
+
+def test_make_compare_shows_a_mode_that_never_recovered_as_such(tmp_path: Path) -> None:
+    measured: dict[str, Any] = {"lost": 0, "duplicated": 0, "accepted": 20, "delivered": 20}
+    measured |= {"e2e_ms": {"p50": 1.0, "p99": 2.0}, "relay_statements_per_s": 0.5}
+    modes: dict[str, dict[str, Any]] = {
+        "direct": {**measured, "lost": 5, "delivered": 15, "recovery_s": None},
+        "polling": {**measured, "recovery_s": 0.8},
+        "cdc": {**measured, "recovery_s": 1.8},
+    }
+    direct_row = compare.table(modes).splitlines()[1]
+    assert direct_row.split()[0] == "direct"
+    assert direct_row.split()[-1] == "-"
+    compare.chart(modes, tmp_path / "compare.png")  # once failed on the missing value
+    assert (tmp_path / "compare.png").stat().st_size > 0
