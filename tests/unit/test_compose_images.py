@@ -114,7 +114,8 @@ def uv() -> str:
 def installed(stage: Stage) -> list[Requirement]:
     """What the stage's `uv sync` installs, from uv.lock, each with the marker it is under."""
     (sync,) = [r for r in stage.runs if "uv sync" in r]
-    options = [o for o in shlex.split(sync.partition("uv sync")[2]) if o != "--no-cache"]
+    how = {"--no-cache", "--compile-bytecode"}  # how it installs, not what
+    options = [o for o in shlex.split(sync.partition("uv sync")[2]) if o not in how]
     return [Requirement(line) for line in exported(tuple(options)) if line and line[0] != "#"]
 
 
@@ -279,6 +280,13 @@ def test_every_image_is_published_for_amd64_and_arm64(compose: dict[str, Any]) -
 def test_python_output_reaches_the_logs_as_it_is_written(stage: Stage) -> None:
     # Buffered, a process that waits or is killed shows nothing in `docker compose logs`.
     assert "PYTHONUNBUFFERED=1" in stage.env, image_id(stage)
+
+
+@pytest.mark.parametrize("stage", python_images(), ids=image_id)
+def test_a_python_image_starts_without_compiling_its_dependencies(stage: Stage) -> None:
+    # Its user cannot write their bytecode: each container start would compile them anew.
+    (sync,) = [r for r in stage.runs if "uv sync" in r]
+    assert "--compile-bytecode" in shlex.split(sync), image_id(stage)
 
 
 def test_every_download_is_checked_against_a_pinned_checksum() -> None:
