@@ -29,9 +29,23 @@ class DatabaseSettings(BaseSettings):
         )
 
 
-def create_engine(url: URL, pool_size: int, **options: Any) -> Engine:
+# Longer than any statement of the services may take, the server's own lock wait (50 s) included.
+SILENCE_LIMIT_S = 60
+
+
+def create_engine(
+    url: URL, pool_size: int, *, silence_limit_s: float = SILENCE_LIMIT_S, **options: Any
+) -> Engine:
     """A pool of exactly pool_size connections, each checked before use and renewed hourly, so a
-    restarted database costs a retry, not a stream of errors."""
+    restarted database costs a retry, not a stream of errors. A database silent for longer than
+    silence_limit_s in the middle of a statement (a network that drops its packets, a host that
+    froze, a failover that left the connection half open) fails that statement as a lost
+    connection: retried as any other, where TCP alone would wait for minutes, or for good."""
+    connect_args = {
+        "read_timeout": silence_limit_s,
+        "write_timeout": silence_limit_s,
+        **options.pop("connect_args", {}),
+    }
     return sqlalchemy.create_engine(
         url,
         pool_size=pool_size,
@@ -40,5 +54,6 @@ def create_engine(url: URL, pool_size: int, **options: Any) -> Engine:
         pool_recycle=3600,
         # A request that waits this long for a connection is answered 503 instead of queueing.
         pool_timeout=5,
+        connect_args=connect_args,
         **options,
     )

@@ -3,6 +3,7 @@ fault (retry) or the data's (dead-letter). The codes are checked where they come
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -92,3 +93,20 @@ def test_a_database_that_does_not_answer_is_transient() -> None:
     settings = Settings(db_port=1)  # nothing listens there
     engine = create_engine(settings.db_url("nobody", settings.service_db_password), 1)
     assert is_transient(error_of(engine.connect))
+
+
+def test_a_database_silent_in_the_middle_of_a_statement_fails_it_within_the_limit(
+    subscribe_deps: Bootstrapped,
+) -> None:
+    # To the client, a statement that takes longer than the limit is a server gone silent.
+    engine = create_engine(subscribe_deps.engine.url, 1, silence_limit_s=1)
+    try:
+        started = time.monotonic()
+        with engine.connect() as connection:
+            error = error_of(lambda: connection.execute(text("SELECT SLEEP(10)")))
+        assert time.monotonic() - started < 5
+        assert is_transient(error)
+        with engine.connect() as connection:  # the pool has let the lost connection go
+            assert connection.scalar(text("SELECT 1")) == 1
+    finally:
+        engine.dispose()
