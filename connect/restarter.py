@@ -27,6 +27,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -136,7 +137,9 @@ class Restarter:
         """Every registered connector, as GET /connectors?expand=status&expand=info shows it."""
         answer = client.get("/connectors", params=[("expand", "status"), ("expand", "info")])
         answer.raise_for_status()
-        for name, described in answer.json().items():
+        connectors = answer.json()
+        self.forget_all_but(connectors)
+        for name, described in connectors.items():
             backoff = self.backoffs.setdefault(
                 name, Backoff(self.settings.first_backoff_s, self.settings.max_backoff_s)
             )
@@ -158,6 +161,12 @@ class Restarter:
                 error=causes(failed[0]),
                 next_restart_after_s=backoff.delay_s,
             )
+
+    def forget_all_but(self, registered: Collection[str]) -> None:
+        """Drops the backoff of each connector deleted since (a test's scratch one, say): it is
+        not kept for good, and one registered again under its name starts from the first delay."""
+        for name in self.backoffs.keys() - set(registered):
+            del self.backoffs[name]
 
     def run(self) -> None:
         with httpx.Client(base_url=self.settings.connect_url, timeout=10) as client:

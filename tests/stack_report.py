@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, TopicPartition
 from connect.restarter import causes
 from deploy import parts
 from deploy.native.layout import Layout
-from subscribe_service.adapters.group_offsets import watermarks
+from subscribe_service.adapters.group_offsets import committed_offsets, watermarks
 from subscribe_service.settings import Settings
 
 LOGS_SCANNED = ("subscribe-consumer", "connect", "kafka", "post-service", "connector-restarter")
@@ -94,7 +94,7 @@ def _consumer_lag() -> str:
     than the test's posts: Debezium (or Kafka) stopped publishing."""
     settings = Settings()
     ends = watermarks(settings)
-    committed = _committed(settings, sorted(ends))
+    committed = committed_offsets(settings, sorted(ends), timeout_s=10)
     lines = []
     for p, (earliest, end) in sorted(ends.items()):
         behind = end - committed[p] if committed.get(p, -1) >= 0 else "all"
@@ -105,17 +105,6 @@ def _consumer_lag() -> str:
             f"behind {behind}, {newest}"
         )
     return "\n".join(lines)
-
-
-def _committed(settings: Settings, partitions: list[int]) -> dict[int, int]:
-    group = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": settings.consumer_group}
-    )
-    try:
-        asked = [TopicPartition(settings.events_topic, p) for p in partitions]
-        return {tp.partition: tp.offset for tp in group.committed(asked, timeout=10)}
-    finally:
-        group.close()
 
 
 def _newest_event_age_s(settings: Settings, partition: int, end: int) -> float | None:

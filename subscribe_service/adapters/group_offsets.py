@@ -72,12 +72,19 @@ def watermarks(settings: Settings) -> dict[int, tuple[int, int]]:
         probe.close()
 
 
-def committed_offsets(settings: Settings, partitions: list[int]) -> dict[int, int]:
+# An answer Kafka has not given by then will not come: a broker away fails the command.
+ADMIN_TIMEOUT_S = 30.0
+
+
+def committed_offsets(
+    settings: Settings, partitions: list[int], timeout_s: float = ADMIN_TIMEOUT_S
+) -> dict[int, int]:
     """Each partition's committed offset; negative where the group has none."""
     topic, group = settings.events_topic, settings.consumer_group
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in partitions])
-    stored = admin.list_consumer_group_offsets([request])[group].result().topic_partitions
+    answer = admin.list_consumer_group_offsets([request], request_timeout=timeout_s)[group]
+    stored = answer.result(timeout=timeout_s).topic_partitions
     return {tp.partition: tp.offset for tp in stored}
 
 
@@ -86,5 +93,6 @@ def move(settings: Settings, offsets: list[TopicPartition]) -> None:
         return
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
     request = ConsumerGroupTopicPartitions(settings.consumer_group, offsets)
-    for future in admin.alter_consumer_group_offsets([request]).values():
-        future.result()
+    answers = admin.alter_consumer_group_offsets([request], request_timeout=ADMIN_TIMEOUT_S)
+    for answer in answers.values():
+        answer.result(timeout=ADMIN_TIMEOUT_S)

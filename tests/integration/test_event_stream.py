@@ -260,6 +260,37 @@ def test_events_waiting_behind_an_offset_that_stands_still_end_the_stream(
         stream.close()
 
 
+def test_time_held_inside_a_batch_is_not_counted_toward_a_stall(
+    scratch: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database's or a dead letter's retries hold the loop in a batch on purpose: the limit
+    counts from when it polls again, or a consumer would exit just as its database came back."""
+    monkeypatch.setattr(kafka, "PROGRESS_CHECK_S", 0.5)
+    produce(scratch.events_topic, [f"event {i}".encode() for i in range(3)])
+    stream = EventStream(scratch)
+    try:
+        first_messages(stream, count=3)
+        stream.progress = ProgressWatch(limit_s=2)
+
+        def seen_behind() -> bool:
+            stream.poll(timeout_s=0.1)
+            return bool(stream.progress.standing)
+
+        eventually(seen_behind, 30, what="a check to see the partition behind")
+        time.sleep(3)  # held in a batch: no poll for longer than the limit
+        resumed = time.monotonic()
+
+        def polls_on() -> bool:
+            stream.poll(timeout_s=0.1)
+            return False
+
+        with pytest.raises(KafkaException, match="no progress for 2 s on"):
+            eventually(polls_on, 30, what="the stall to end the stream")
+        assert time.monotonic() - resumed >= 2, "the time held in the batch was counted"
+    finally:
+        stream.close()
+
+
 def test_a_stream_behind_but_committing_what_it_reads_goes_on(
     scratch: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

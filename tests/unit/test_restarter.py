@@ -7,7 +7,15 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connect.restarter import HEALTHY_S, Backoff, causes, failed_traces, heals_with_a_restart
+from connect.restarter import (
+    HEALTHY_S,
+    Backoff,
+    Restarter,
+    RestarterSettings,
+    causes,
+    failed_traces,
+    heals_with_a_restart,
+)
 
 
 def status(*states: str) -> dict[str, Any]:
@@ -126,3 +134,13 @@ def test_a_task_seen_running_briefly_between_failures_keeps_backing_off() -> Non
         backoff.running(now + 2)
         now += backoff.delay_s
     assert delays == [5, 10, 20, 40, 80, 160]
+
+
+def test_a_deleted_connector_is_forgotten_and_starts_over_if_registered_again() -> None:
+    restarter = Restarter(RestarterSettings())
+    for name in ("outbox-connector", "scratch-source"):
+        restarter.backoffs[name] = Backoff(first_s=5, max_s=300)
+        restarter.backoffs[name].restarted(0)
+    restarter.forget_all_but({"outbox-connector": {}})
+    assert list(restarter.backoffs) == ["outbox-connector"]
+    assert restarter.backoffs["outbox-connector"].delay_s == 5
