@@ -27,7 +27,8 @@ help: ## list the targets
 # Compiled to bytecode once per uv.lock, not at every start: where PYTHONDONTWRITEBYTECODE is set
 # (or site-packages is read-only), each process compiled SQLAlchemy, FastAPI, Pydantic... anew, and
 # a service or a `make` command took 2.9 s instead of 1.3 s to start. (uv's --compile-bytecode
-# goes through the whole of site-packages, 0.4 s, hence once.)
+# goes through the whole of site-packages each time: 10 to 20 s the first time, 0.4 s when all is
+# compiled already; hence once.)
 sync: ## install the Python dependencies from uv.lock into .venv (fails if uv.lock is out of date)
 	@test -n "$(UV)" || { echo "no uv: see the message of deploy/uv.sh above"; exit 1; }
 	@if [ .venv/.compiled -nt uv.lock ]; then $(UV) sync --locked --quiet; \

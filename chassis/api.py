@@ -23,6 +23,7 @@ from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Lifespan
 
 from chassis.body_limit import BodySizeLimit
+from chassis.database_errors import is_lock_conflict
 from chassis.error_responses import (
     BODY_TOO_LARGE,
     BODY_TOO_SLOW,
@@ -36,6 +37,12 @@ from contract.events import ID_MAX
 
 log = structlog.get_logger()
 
+# A row held past the session's lock wait (1 s in the post service): by a change still in progress,
+# or by one the database is still undoing after a crash (InnoDB does it after it answers again).
+ROW_HELD: Final = (
+    "another transaction holds a row this change needs, and did not let go in time; nothing was"
+    " stored, try again"
+)
 _DECIMAL_INTEGER: Final = re.compile(r"[+-]?[0-9]+(\.0+)?")
 
 
@@ -198,8 +205,13 @@ def create_api(
     app.include_router(health_routes(engine), responses={**BODY_TOO_LARGE, **BODY_TOO_SLOW})
 
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
-        """The database cannot be reached: the server's trouble, not the client's."""
+        """The database cannot be reached, or a row the request needs is held: the server's
+        trouble, not the client's. Before any COMMIT (whose failure is OutcomeUnknown's)."""
         log.warning("database error", path=request.url.path, error=str(error))
+        if is_lock_conflict(error):
+            return JSONResponse(
+                {"detail": ROW_HELD}, status.HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": "1"}
+            )
         return JSONResponse({"detail": unavailable_detail}, status.HTTP_503_SERVICE_UNAVAILABLE)
 
     async def outcome_unknown(request: Request, error: Exception) -> JSONResponse:

@@ -29,7 +29,8 @@ class DatabaseSettings(BaseSettings):
         )
 
 
-# Longer than any statement of the services may take, the server's own lock wait (50 s) included.
+# Longer than any statement of the services takes, InnoDB's row lock wait (50 s) included. A wait
+# for a metadata lock (behind a migration) has no such bound on the server: the client gives up.
 SILENCE_LIMIT_S = 60
 
 
@@ -40,7 +41,8 @@ def create_engine(
     restarted database costs a retry, not a stream of errors. A database silent for longer than
     silence_limit_s in the middle of a statement (a network that drops its packets, a host that
     froze, a failover that left the connection half open) fails that statement as a lost
-    connection: retried as any other, where TCP alone would wait for minutes, or for good."""
+    connection: retried as any other, where TCP alone would wait minutes to hours (keep-alive),
+    or for good behind a stopped server on a live host."""
     connect_args = {
         "read_timeout": silence_limit_s,
         "write_timeout": silence_limit_s,

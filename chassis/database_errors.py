@@ -46,6 +46,12 @@ def is_transient(error: BaseException) -> bool:
     return _code(cause) in CONNECTION_LOST | INTERRUPTED
 
 
+def is_lock_conflict(error: BaseException) -> bool:
+    """Another transaction held a row the statement needed past the session's lock wait, or the
+    two deadlocked: InnoDB undid the statement (or the whole transaction)."""
+    return _code(driver_error(error)) in {1205, 1213}
+
+
 def is_misconfigured(error: BaseException) -> bool:
     """The schema or the grants are not what the code expects."""
     cause = driver_error(error)

@@ -46,7 +46,8 @@ DATABASE_UNAVAILABLE: Final[OpenAPIResponses] = {
     status.HTTP_503_SERVICE_UNAVAILABLE: {
         "model": ErrorDetail,
         "description": (
-            "Nothing was changed, try again: the database cannot be reached, or too many"
+            "Nothing was changed, try again: the database cannot be reached, another"
+            " transaction holds a row the change needs (with Retry-After), or too many"
             " requests are in progress (with Retry-After). Or, when the detail says so, the"
             " connection failed during the commit and the outcome is unknown: retry with the"
             " same Idempotency-Key to find out"

@@ -138,7 +138,8 @@ class Restarter:
         answer = client.get("/connectors", params=[("expand", "status"), ("expand", "info")])
         answer.raise_for_status()
         connectors = answer.json()
-        self.forget_all_but(connectors)
+        if connectors:  # none: a worker that has not read its configs yet, maybe
+            self.forget_all_but(connectors)
         for name, described in connectors.items():
             backoff = self.backoffs.setdefault(
                 name, Backoff(self.settings.first_backoff_s, self.settings.max_backoff_s)

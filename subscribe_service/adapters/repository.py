@@ -428,8 +428,12 @@ class SqlDeliveries(Deliveries):
             if verdict.status != Status.DELIVERED:
                 self.settle(delivery_id, verdict, now)
 
-    def revive(self, now: datetime, subscriber_id: int | None = None) -> int:
-        query = update(webhook_deliveries).where(webhook_deliveries.c.status == Status.DEAD)
+    def revive(self, now: datetime, subscriber_id: int | None, limit: int) -> int:
+        query = (
+            update(webhook_deliveries)
+            .where(webhook_deliveries.c.status == Status.DEAD)
+            .with_dialect_options(mysql_limit=limit)
+        )
         if subscriber_id is not None:
             query = query.where(webhook_deliveries.c.subscriber_id == subscriber_id)
         # created_at anew too: the retry policy's hours count from the revival, not the first try.

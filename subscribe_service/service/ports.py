@@ -140,8 +140,9 @@ class Deliveries(abc.ABC):
             self.settle(delivery_id, verdict, now)
 
     @abc.abstractmethod
-    def revive(self, now: datetime, subscriber_id: int | None = None) -> int:
-        """Makes dead deliveries pending again, due now, with their attempts counted anew."""
+    def revive(self, now: datetime, subscriber_id: int | None, limit: int) -> int:
+        """Makes at most `limit` dead deliveries pending again, due now, with their attempts
+        counted anew. Returns how many."""
 
     @abc.abstractmethod
     def of_subscriber(

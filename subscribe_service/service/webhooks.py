@@ -10,6 +10,8 @@ from subscribe_service.domain.deliveries import DeliveryRecord, Status
 from subscribe_service.domain.webhooks import Endpoint, generate_secret
 from subscribe_service.service.ports import UnitOfWork
 
+REVIVE_BATCH = 1000
+
 
 @dataclass(frozen=True)
 class Registered:
@@ -49,10 +51,20 @@ def deliveries_of(
         return uow.deliveries.of_subscriber(subscriber_id, status, limit)
 
 
-def retry_dead(unit_of_work: Callable[[], UnitOfWork], subscriber_id: int | None = None) -> int:
+def retry_dead(
+    unit_of_work: Callable[[], UnitOfWork],
+    subscriber_id: int | None = None,
+    batch: int = REVIVE_BATCH,
+) -> int:
     """Makes the dead deliveries (of one subscriber, or all) pending again, due at once, with a
-    full retry policy ahead of them. Returns how many."""
-    with unit_of_work() as uow:
-        revived = uow.deliveries.revive(datetime.now(UTC), subscriber_id)
-        uow.commit()
-    return revived
+    full retry policy ahead of them, `batch` at a time: each a short transaction, however many
+    died (one UPDATE of them all could outlast the connection's silence limit, and be undone).
+    Returns how many."""
+    revived = 0
+    while True:
+        with unit_of_work() as uow:
+            done = uow.deliveries.revive(datetime.now(UTC), subscriber_id, batch)
+            uow.commit()
+        revived += done
+        if done < batch:
+            return revived

@@ -9,7 +9,10 @@ from collections import Counter
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from chassis.database import create_engine
+from post_service.settings import Settings as PostSettings
 from tests.e2e.system import Notification, notifications, post, subscribe, wait_notified
 from tests.random_refs import random_id
 from tests.running_stack import eventually, make
@@ -91,3 +94,32 @@ def test_only_the_author_may_change_a_post(posts: httpx.Client) -> None:
     assert refused.status_code == 403
     unchanged = posts.get(f"/posts/{created['post_id']}").json()
     assert (unchanged["title"], unchanged["version"]) == ("mine", 1)
+
+
+def test_a_change_to_a_row_another_transaction_holds_is_a_503_that_says_so(
+    posts: httpx.Client,
+) -> None:
+    """As after a crash, while the database still undoes what it interrupted: the edit waits the
+    session's lock wait (1 s), then is told the truth, and nothing of it is stored."""
+    author = random_id()
+    created = post(posts, author, "held")
+    settings = PostSettings()
+    engine = create_engine(
+        settings.db_url(settings.service_db_user, settings.service_db_password), 1
+    )
+    try:
+        with engine.connect() as holder, holder.begin():
+            holder.execute(
+                text("SELECT post_id FROM posts WHERE post_id = :id FOR UPDATE"),
+                {"id": created["post_id"]},
+            )
+            refused = posts.patch(
+                f"/posts/{created['post_id']}", json={"author_id": author, "title": "not stored"}
+            )
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["Retry-After"] == "1"
+        assert "holds a row this change needs" in refused.json()["detail"]
+        assert posts.get(f"/posts/{created['post_id']}").json()["title"] == "held"
+        assert edit(posts, created["post_id"], author, title="let go")["version"] == 2
+    finally:
+        engine.dispose()

@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from chassis.database import create_engine
 from chassis.database_errors import blames_the_data, is_misconfigured, is_transient
@@ -106,6 +107,8 @@ def test_a_database_silent_in_the_middle_of_a_statement_fails_it_within_the_limi
             error = error_of(lambda: connection.execute(text("SELECT SLEEP(10)")))
         assert time.monotonic() - started < 5
         assert is_transient(error)
+        assert isinstance(error, DBAPIError)
+        assert error.connection_invalidated
         with engine.connect() as connection:  # the pool has let the lost connection go
             assert connection.scalar(text("SELECT 1")) == 1
     finally:

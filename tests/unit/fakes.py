@@ -355,12 +355,12 @@ class FakeDeliveries(subscribe_ports.Deliveries):
         row.delivered_at = now if delivered else None
         row.last_error = None if delivered else verdict.error
 
-    def revive(self, now: datetime, subscriber_id: int | None = None) -> int:
+    def revive(self, now: datetime, subscriber_id: int | None, limit: int) -> int:
         dead = [
             row
             for row in self.store.deliveries
             if row.status == Status.DEAD and subscriber_id in (None, row.new.subscriber_id)
-        ]
+        ][:limit]
         for row in dead:
             row.status, row.attempts, row.created_at, row.next_attempt_at = (
                 Status.PENDING, 0, now, now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -136,11 +137,32 @@ def test_a_task_seen_running_briefly_between_failures_keeps_backing_off() -> Non
     assert delays == [5, 10, 20, 40, 80, 160]
 
 
+def connect_listing(*listings: dict[str, Any]) -> httpx.Client:
+    """A client whose GET /connectors answers each listing in turn, as Kafka Connect would."""
+    answers = iter(listings)
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, json=next(answers)))
+    return httpx.Client(transport=transport, base_url="http://connect")
+
+
+def listed(**states: str) -> dict[str, Any]:
+    return {
+        name: {"status": status(state), "info": {"type": "source"}}
+        for name, state in states.items()
+    }
+
+
 def test_a_deleted_connector_is_forgotten_and_starts_over_if_registered_again() -> None:
     restarter = Restarter(RestarterSettings())
-    for name in ("outbox-connector", "scratch-source"):
-        restarter.backoffs[name] = Backoff(first_s=5, max_s=300)
-        restarter.backoffs[name].restarted(0)
-    restarter.forget_all_but({"outbox-connector": {}})
-    assert list(restarter.backoffs) == ["outbox-connector"]
-    assert restarter.backoffs["outbox-connector"].delay_s == 5
+    with connect_listing(
+        listed(outbox="RUNNING", scratch="RUNNING"),
+        {},  # a worker that has not read its configs yet lists none: nothing is forgotten
+        listed(outbox="RUNNING"),
+    ) as client:
+        restarter.check(client, now=0)
+        for backoff in restarter.backoffs.values():
+            backoff.restarted(0)
+        restarter.check(client, now=1)
+        assert sorted(restarter.backoffs) == ["outbox", "scratch"]
+        restarter.check(client, now=2)
+    assert list(restarter.backoffs) == ["outbox"]
+    assert restarter.backoffs["outbox"].delay_s == 5

@@ -259,3 +259,20 @@ def test_an_outcome_the_database_refuses_holds_its_own_slot_and_no_other(
     # The refused one is left to its lease, to be sent again; the others were recorded, and the
     # dispatcher stopped when told to.
     assert statuses(store) == delivered
+
+
+def test_the_dead_are_revived_a_batch_per_transaction_until_none_is_left() -> None:
+    store = store_with({subscriber: True for subscriber in range(10, 15)})
+    notify_subscribers(lambda: FakeSubscribeUnitOfWork(store), [post()])
+    for delivery in store.deliveries:
+        delivery.status, delivery.attempts = Status.DEAD, 4
+    transactions = 0
+
+    def unit_of_work() -> FakeSubscribeUnitOfWork:
+        nonlocal transactions
+        transactions += 1
+        return FakeSubscribeUnitOfWork(store)
+
+    assert retry_dead(unit_of_work, batch=2) == 5
+    assert transactions == 3  # 2, 2, then 1: fewer than a batch, so none is left
+    assert statuses(store) == [(Status.PENDING, 0)] * 5
