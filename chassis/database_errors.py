@@ -20,8 +20,10 @@ from chassis.unit_of_work import OutcomeUnknown
 CONNECTION_LOST: Final = frozenset(
     {1040, 1053, 1152, 1158, 1159, 1160, 1161, 1184, 1927, 2002, 2003, 2006, 2013, 2055, 4031}
 )
-# Another transaction held the lock, or the statement was interrupted: run it again.
-INTERRUPTED: Final = frozenset({1205, 1213, 1317, 1969})
+# Another transaction held a row past the lock wait (1205), or the two deadlocked (1213).
+LOCK_CONFLICT: Final = frozenset({1205, 1213})
+# That, or the statement was interrupted: run it again.
+INTERRUPTED: Final = LOCK_CONFLICT | {1317, 1969}
 # The value cannot be stored: NULL where none may be, out of range, truncated, an incorrect
 # date, string or JSON, a constraint, a packet too large. PyMySQL raises OperationalError for
 # some of them (1292), so they are listed by code.
@@ -49,7 +51,7 @@ def is_transient(error: BaseException) -> bool:
 def is_lock_conflict(error: BaseException) -> bool:
     """Another transaction held a row the statement needed past the session's lock wait, or the
     two deadlocked: InnoDB undid the statement (or the whole transaction)."""
-    return _code(driver_error(error)) in {1205, 1213}
+    return _code(driver_error(error)) in LOCK_CONFLICT
 
 
 def is_misconfigured(error: BaseException) -> bool:

@@ -8,11 +8,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
-from pymysql.constants import ER
 from sqlalchemy import Connection, Engine, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 import chassis.unit_of_work
+from chassis.database_errors import is_lock_conflict
 from contract.events import AGGREGATE_TYPE, PostCreated, PostEvent
 from post_service.adapters.tables import posts
 from post_service.domain.idempotency import KEY_LIFETIME, EarlierAttempt, IdempotencyKey
@@ -49,9 +49,6 @@ READ_KEY = (
 FORGET_KEY = "DELETE FROM idempotency_keys WHERE idempotency_key = %s"
 COMPLETE_KEY = "UPDATE idempotency_keys SET post_id = %s WHERE idempotency_key = %s"
 PURGE_KEYS = "DELETE FROM idempotency_keys WHERE created_at < %s LIMIT %s"
-# Another transaction holds the key: it waits at most the session's innodb_lock_wait_timeout
-# (set to a second by the post service's engine), or one of two crossing attempts is chosen.
-KEY_HELD = {ER.LOCK_WAIT_TIMEOUT, ER.LOCK_DEADLOCK}
 
 
 class SqlPostRepository(PostRepository):
@@ -130,7 +127,9 @@ class SqlIdempotencyKeys(IdempotencyKeys):
         try:
             return self._claim(key)
         except OperationalError as error:
-            if error.orig is not None and error.orig.args[0] in KEY_HELD:
+            # Another transaction holds the key: it waits at most the session's lock wait (a
+            # second, set by the post service's engine), or one of two crossing attempts is chosen.
+            if is_lock_conflict(error):
                 raise AttemptInProgress(key.key) from error
             raise
 
