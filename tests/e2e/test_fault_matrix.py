@@ -53,7 +53,7 @@ def load_through(faults: list[str], report: Path) -> dict[str, Any]:
     # (`refused_outside_faults`, by when each was in flight, with the answer's detail), not
     # asserted here: in CI on 2026-12-04 an edit due 27 ms after the post database's SIGKILL
     # window ended (restarted and ready) was answered 503, a cause not found yet (none among the
-    # 2,218 changes outside the window of eight local runs since, and 1,580 in six more). A
+    # 2,218 changes outside the window of eight local runs since, and 1,912 in seven more). A
     # candidate: InnoDB undoes the transactions a crash interrupted after it answers again, and
     # an edit of a row one of them held waits the session's 1 s lock wait. Such a 503 now has a
     # detail of its own (chassis/api.py, ROW_HELD), which the report records.
