@@ -120,7 +120,6 @@ class Dispatcher:
             wanted = min(self.free_slots(), self.settings.dispatcher_batch_size)
             try:
                 claimed = await self.claim(wanted)
-                await self.measure_backlog_when_due()
                 self.database_ok, backoff = True, 0.0
             except Exception as error:
                 self.database_ok = False
@@ -130,6 +129,7 @@ class Dispatcher:
                 continue
             for delivery in claimed:
                 self.start(delivery)
+            await self.measure_backlog_when_due()
             if recorder.done():  # it never ends by itself: fail loudly, supervisord restarts
                 recorder.result()
                 raise RuntimeError("the outcome recorder stopped")
@@ -301,10 +301,16 @@ class Dispatcher:
                 log.error("webhook delivery dead", error=verdict.error, **context)
 
     async def measure_backlog_when_due(self) -> None:
+        """A count that fails leaves the gauges as they were, and nothing else: the deliveries
+        just claimed are under way (dropped, they would have waited out their lease)."""
         if time.monotonic() < self.next_backlog:
             return
         self.next_backlog = time.monotonic() + BACKLOG_EVERY_S
-        backlog = await asyncio.to_thread(dispatch.backlog, self.unit_of_work)
+        try:
+            backlog = await asyncio.to_thread(dispatch.backlog, self.unit_of_work)
+        except Exception as error:
+            log.warning("cannot measure the delivery backlog", error=describe(error))
+            return
         PENDING.set(backlog.pending)
         OLDEST_PENDING_AGE.set(backlog.oldest_pending_age_s)
         DEAD.set(backlog.dead)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from pymysql.err import DataError
+from pymysql.err import DataError, OperationalError
 from sqlalchemy import create_engine
 
 from contract.events import PostCreated
@@ -259,6 +259,27 @@ def test_an_outcome_the_database_refuses_holds_its_own_slot_and_no_other(
     # The refused one is left to its lease, to be sent again; the others were recorded, and the
     # dispatcher stopped when told to.
     assert statuses(store) == delivered
+
+
+def test_a_backlog_count_that_fails_leaves_the_claimed_deliveries_under_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The count for the metrics runs after a claim: failing, it must not drop what the claim
+    leased, or those deliveries would wait out their lease (60 s) before anyone sent them."""
+    store = store_with({10: True, 11: True})
+    notify_subscribers(lambda: FakeSubscribeUnitOfWork(store), [post()])
+
+    def unavailable(self: FakeDeliveries, now: datetime) -> None:
+        raise OperationalError(2013, "Lost connection to server during query")
+
+    monkeypatch.setattr(FakeDeliveries, "backlog", unavailable)
+    running = dispatcher(store, FakeWebhookSender(Outcome.success()))
+    delivered = [(Status.DELIVERED, 1), (Status.DELIVERED, 1)]
+
+    asyncio.run(run_until(running, lambda: statuses(store) == delivered))
+
+    assert statuses(store) == delivered
+    assert running.is_ready()  # the claims work: the database is not the one to blame
 
 
 def test_the_dead_are_revived_a_batch_per_transaction_until_none_is_left() -> None:
