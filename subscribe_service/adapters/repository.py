@@ -80,6 +80,50 @@ ADVANCE_STATE = _NEW_STATE.on_duplicate_key_update(
 )
 
 
+# The dispatcher's statements, run every round (a claim, then a record of the outcomes): built
+# once too. A claim locks due rows in the order they fell due, passing over those another
+# dispatcher holds (SKIP LOCKED) and, in CLAIM_DUE_SKIPPING, the subscribers whose endpoints
+# already have all their requests in flight.
+CLAIM_DUE = (
+    select(webhook_deliveries)
+    .where(
+        webhook_deliveries.c.status == Status.PENDING,
+        webhook_deliveries.c.next_attempt_at <= bindparam("now"),
+    )
+    .order_by(webhook_deliveries.c.next_attempt_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+CLAIM_DUE_SKIPPING = CLAIM_DUE.where(
+    webhook_deliveries.c.subscriber_id.not_in(bindparam("busy", expanding=True))
+)
+LEASE = (
+    update(webhook_deliveries)
+    .where(webhook_deliveries.c.delivery_id.in_(bindparam("ids", expanding=True)))
+    .values(next_attempt_at=bindparam("until"))
+)
+ENDPOINTS_OF = select(webhook_endpoints).where(
+    webhook_endpoints.c.subscriber_id.in_(bindparam("subscriber_ids", expanding=True))
+)
+# Only a pending row: should a lease have run out and another dispatcher have delivered the row
+# meanwhile, a late outcome of this attempt changes nothing. A delivered verdict's moment is the
+# 2xx's, hence next_attempt_at = delivered_at.
+SETTLE_DELIVERED = (
+    update(webhook_deliveries)
+    .where(
+        webhook_deliveries.c.delivery_id.in_(bindparam("ids", expanding=True)),
+        webhook_deliveries.c.status == Status.PENDING,
+    )
+    .values(
+        status=Status.DELIVERED,
+        attempts=webhook_deliveries.c.attempts + 1,
+        next_attempt_at=bindparam("at"),
+        delivered_at=bindparam("at"),
+        last_error=None,
+    )
+)
+
+
 def stored(moment: datetime) -> datetime:
     """A moment as the DATETIME columns hold it: UTC, without a zone."""
     return moment.astimezone(UTC).replace(tzinfo=None)
@@ -341,30 +385,23 @@ class SqlDeliveries(Deliveries):
         """Locks due rows, passing over those another dispatcher holds (SKIP LOCKED), keeps at
         most per_subscriber of each subscriber and leases those: due again only after the lease.
         The rows it passes over stay due, and unlocked once this transaction ends."""
-        query = (
-            select(webhook_deliveries)
-            .where(
-                webhook_deliveries.c.status == Status.PENDING,
-                webhook_deliveries.c.next_attempt_at <= stored(now),
-            )
-            .order_by(webhook_deliveries.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        due = {"now": stored(now), "limit": limit}
         if skip_subscribers:
-            query = query.where(webhook_deliveries.c.subscriber_id.not_in(list(skip_subscribers)))
+            found = self.connection.execute(
+                CLAIM_DUE_SKIPPING, {**due, "busy": list(skip_subscribers)}
+            )
+        else:
+            found = self.connection.execute(CLAIM_DUE, due)
         taken: dict[int, int] = {}
         rows = []
-        for row in self.connection.execute(query):
+        for row in found:
             if taken.get(row.subscriber_id, 0) < per_subscriber:
                 taken[row.subscriber_id] = taken.get(row.subscriber_id, 0) + 1
                 rows.append(row)
         if not rows:
             return []
         self.connection.execute(
-            update(webhook_deliveries)
-            .where(webhook_deliveries.c.delivery_id.in_([row.delivery_id for row in rows]))
-            .values(next_attempt_at=stored(now + lease))
+            LEASE, {"ids": [row.delivery_id for row in rows], "until": stored(now + lease)}
         )
         endpoints = self.endpoints(set(taken))
         return [
@@ -382,9 +419,7 @@ class SqlDeliveries(Deliveries):
         ]
 
     def endpoints(self, subscriber_ids: set[int]) -> dict[int, Endpoint]:
-        rows = self.connection.execute(
-            select(webhook_endpoints).where(webhook_endpoints.c.subscriber_id.in_(subscriber_ids))
-        )
+        rows = self.connection.execute(ENDPOINTS_OF, {"subscriber_ids": list(subscriber_ids)})
         return {row.subscriber_id: Endpoint(row.subscriber_id, row.url, row.secret) for row in rows}
 
     def settle(self, delivery_id: int, verdict: Verdict, now: datetime) -> None:
@@ -410,20 +445,7 @@ class SqlDeliveries(Deliveries):
         """The delivered ones, the most, in one statement; the others one by one."""
         delivered = [d for d, verdict in verdicts if verdict.status == Status.DELIVERED]
         if delivered:
-            self.connection.execute(
-                update(webhook_deliveries)
-                .where(
-                    webhook_deliveries.c.delivery_id.in_(delivered),
-                    webhook_deliveries.c.status == Status.PENDING,
-                )
-                .values(
-                    status=Status.DELIVERED,
-                    attempts=webhook_deliveries.c.attempts + 1,
-                    next_attempt_at=stored(now),  # a delivered verdict's moment is the 2xx's
-                    delivered_at=stored(now),
-                    last_error=None,
-                )
-            )
+            self.connection.execute(SETTLE_DELIVERED, {"ids": delivered, "at": stored(now)})
         for delivery_id, verdict in verdicts:
             if verdict.status != Status.DELIVERED:
                 self.settle(delivery_id, verdict, now)
