@@ -268,8 +268,11 @@ def test_a_backlog_count_that_fails_leaves_the_claimed_deliveries_under_way(
     leased, or those deliveries would wait out their lease (60 s) before anyone sent them."""
     store = store_with({10: True, 11: True})
     notify_subscribers(lambda: FakeSubscribeUnitOfWork(store), [post()])
+    counts = 0
 
     def unavailable(self: FakeDeliveries, now: datetime) -> None:
+        nonlocal counts
+        counts += 1
         raise OperationalError(2013, "Lost connection to server during query")
 
     monkeypatch.setattr(FakeDeliveries, "backlog", unavailable)
@@ -278,6 +281,7 @@ def test_a_backlog_count_that_fails_leaves_the_claimed_deliveries_under_way(
 
     asyncio.run(run_until(running, lambda: statuses(store) == delivered))
 
+    assert counts > 0, "the backlog was never counted: the test proved nothing"
     assert statuses(store) == delivered
     assert running.is_ready()  # the claims work: the database is not the one to blame
 
