@@ -57,6 +57,17 @@ def topics_of(config: dict[str, str]) -> list[str]:
     return [f"{prefix}.post_service_db.posts", f"{config['topic.heartbeat.prefix']}.{prefix}"]
 
 
+def readable(topic: str) -> bool:
+    """A topic just made can be read: the broker's metadata has its partitions and their leader
+    serves them. Until then reading its end fails (in CI once, right after it was made:
+    NOT_LEADER_FOR_PARTITION)."""
+    try:
+        topic_end(topic)
+    except (AssertionError, KafkaException):  # not in the metadata yet; no leader serving yet
+        return False
+    return True
+
+
 def restarts_so_far() -> int:
     return int(httpx.get(parts.CONNECTOR_RESTARTER.health_url).text.split()[1])
 
@@ -86,6 +97,7 @@ def test_a_source_task_failed_on_a_send_kafka_never_took_is_restarted_and_sends_
     created = ADMIN.create_topics([NewTopic(t, num_partitions=1) for t in (output, heartbeats)])
     for future in created.values():
         future.result(timeout=30)
+    eventually(lambda: readable(output) and readable(heartbeats), 30, what="the new topics")
     # Restarted (after its backoff: it may have been restarted, and failed again, before the
     # topics existed), it sends: its heartbeats arrive.
     eventually(lambda: topic_end(heartbeats)[0] > 0, 120, what="a heartbeat after the restart")
