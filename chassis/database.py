@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
-from sqlalchemy import URL, Engine
+from sqlalchemy import URL, Connection, Engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 
 class DatabaseSettings(BaseSettings):
@@ -48,7 +50,7 @@ def create_engine(
         "write_timeout": silence_limit_s,
         **options.pop("connect_args", {}),
     }
-    return sqlalchemy.create_engine(
+    engine = sqlalchemy.create_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
@@ -57,5 +59,39 @@ def create_engine(
         # A request that waits this long for a connection is answered 503 instead of queueing.
         pool_timeout=5,
         connect_args=connect_args,
+        # What the pool does with a connection given back: see _rolled_back_unless_ended.
+        pool_reset_on_return=None,
         **options,
     )
+    event.listen(engine, "begin", _transaction_begun)
+    event.listen(engine.pool, "reset", _rolled_back_unless_ended)
+    return engine
+
+
+# Set on a pooled connection when its transaction's COMMIT or ROLLBACK was answered, cleared when
+# the next one begins.
+_ENDED: Final = "transaction ended"
+
+
+def transaction_ended(connection: Connection) -> None:
+    """Tells the pool that this connection's transaction is over, its COMMIT or ROLLBACK answered:
+    it goes back to the pool without a ROLLBACK of its own."""
+    connection.info[_ENDED] = True
+
+
+def _transaction_begun(connection: Connection) -> None:
+    connection.info.pop(_ENDED, None)
+
+
+def _rolled_back_unless_ended(
+    dbapi_connection: DBAPIConnection, entry: ConnectionPoolEntry, state: PoolResetState
+) -> None:
+    """A connection given back to the pool is rolled back, unless its transaction is known to
+    have ended. SQLAlchemy's own reset rolls back every connection given back, a round trip to
+    the database even just after a COMMIT: one of the six of a post's creation (the pool's
+    check, two INSERTs and a DELETE, the COMMIT, this ROLLBACK). A connection given back with
+    its transaction open, or after a COMMIT or ROLLBACK that did not answer, is still rolled back
+    (and invalidated if that fails)."""
+    ended = entry.info.pop(_ENDED, False)
+    if not ended and not state.terminate_only:
+        dbapi_connection.rollback()

@@ -13,6 +13,8 @@ from typing import Self
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from chassis.database import transaction_ended
+
 
 class OutcomeUnknown(Exception):
     """The connection failed during COMMIT: the transaction may or may not have committed."""
@@ -71,7 +73,9 @@ class SqlUnitOfWork(UnitOfWork):
         except (OperationalError, InterfaceError) as error:
             # The COMMIT may have reached the server and the answer not come back.
             raise OutcomeUnknown(str(error)) from error
+        transaction_ended(self.connection)
 
     def rollback(self) -> None:
         if self.transaction.is_active:
             self.transaction.rollback()
+            transaction_ended(self.connection)
