@@ -75,8 +75,12 @@ _ENDED: Final = "transaction ended"
 
 def transaction_ended(connection: Connection) -> None:
     """Tells the pool that this connection's transaction is over, its COMMIT or ROLLBACK answered:
-    it goes back to the pool without a ROLLBACK of its own."""
-    connection.info[_ENDED] = True
+    it goes back to the pool without a ROLLBACK of its own. Nothing may run on the driver's
+    connection itself after this (a statement through SQLAlchemy clears it: see
+    _transaction_begun). A connection lost in the transaction has nothing to give back: reading
+    its `info` would check out and open another, only to set this."""
+    if not connection.invalidated:
+        connection.info[_ENDED] = True
 
 
 def _transaction_begun(connection: Connection) -> None:
@@ -91,7 +95,9 @@ def _rolled_back_unless_ended(
     the database even just after a COMMIT: one of the six of a post's creation (the pool's
     check, two INSERTs and a DELETE, the COMMIT, this ROLLBACK). A connection given back with
     its transaction open, or after a COMMIT or ROLLBACK that did not answer, is still rolled back
-    (and invalidated if that fails)."""
+    (and invalidated if that fails), even when SQLAlchemy has just rolled it back: after a COMMIT
+    that failed it sends no ROLLBACK, and says it did all the same (`transaction_was_reset`).
+    A health check's connection gets two ROLLBACKs, as the price."""
     ended = entry.info.pop(_ENDED, False)
     if not ended and not state.terminate_only:
         dbapi_connection.rollback()

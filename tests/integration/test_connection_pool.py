@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import OperationalError
 
 from chassis.database import create_engine
 from chassis.unit_of_work import SqlUnitOfWork
@@ -88,3 +89,22 @@ def test_a_connection_given_back_with_its_transaction_open_is_rolled_back(engine
     raw.close()
     # The pool's after each of the two, and after rollbacks_sent.
     assert rollbacks_sent(engine) == (connection_id, before + 3)
+
+
+def test_a_unit_of_work_whose_connection_was_lost_opens_no_other_to_end(
+    engine: Engine, subscribe_deps: Bootstrapped
+) -> None:
+    rollbacks_sent(engine)  # the pool's one connection is open
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda *_: opened.append(_))
+
+    def lost() -> None:
+        with BareUnitOfWork(engine) as uow:
+            own_id = int(uow.connection.scalar(text("SELECT CONNECTION_ID()")) or 0)
+            with subscribe_deps.engine.connect() as killer:
+                killer.execute(text(f"KILL CONNECTION {own_id}"))
+            uow.connection.execute(OPENS_A_TRANSACTION)
+
+    with pytest.raises(OperationalError):  # the lost connection's error, not another
+        lost()
+    assert opened == []  # the next checkout opens one, not the end of this unit of work
