@@ -45,8 +45,14 @@ DELETE_EVENTS = "DELETE FROM post_event_outbox WHERE id IN %s"
 
 
 def transactions(
-    settings: Settings, until: float, counts: list[int], slot: int, posts_per_transaction: int = 1
+    settings: Settings,
+    until: float,
+    counts: list[int],
+    slot: int,
+    posts_per_transaction: int = 1,
+    interval_s: float = 0.0,
 ) -> None:
+    """Transactions until `until`, one every interval_s at most (0: as fast as they go)."""
     connection = pymysql.connect(
         host=settings.db_host,
         port=settings.db_port,
@@ -56,8 +62,11 @@ def transactions(
         charset="utf8mb4",
         autocommit=False,
     )
+    due = time.monotonic()
     with connection, connection.cursor() as cursor:
         while time.monotonic() < until:
+            due += interval_s
+            time.sleep(max(0.0, due - time.monotonic()))
             moment = datetime.now(UTC)
             now = moment.replace(tzinfo=None)
             event_ids = [str(uuid.uuid4()) for _ in range(posts_per_transaction)]
@@ -96,8 +105,11 @@ def measure(
     duration_s: float,
     posts_per_transaction: int = 1,
     through_the_service: bool = False,
+    rate: float | None = None,
 ) -> float:
-    """Posts per second over the run (transactions per second, with one post per transaction)."""
+    """Posts per second over the run (transactions per second, with one post per transaction).
+    With a rate, the bare transactions are paced to make that many posts a second together."""
+    interval_s = connections * posts_per_transaction / rate if rate else 0.0
     settings = Settings()
     deps = bootstrap(settings) if through_the_service else None
     counts = [0] * connections
@@ -107,7 +119,7 @@ def measure(
         if deps is not None
         else threading.Thread(
             target=transactions,
-            args=(settings, started + duration_s, counts, i, posts_per_transaction),
+            args=(settings, started + duration_s, counts, i, posts_per_transaction, interval_s),
         )
         for i in range(connections)
     ]
@@ -127,12 +139,17 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--posts-per-transaction", type=int, default=1)
     parser.add_argument("--through-the-service", action="store_true")
+    parser.add_argument("--rate", type=float, help="posts/s in all (bare only; default: no limit)")
     args = parser.parse_args()
     load_native_secrets()
     post_db = cpu.native_parts()["post-db"]
     cpu_before, post_db_before = time.process_time(), cpu.ticks(post_db)
     rate = measure(
-        args.connections, args.duration, args.posts_per_transaction, args.through_the_service
+        args.connections,
+        args.duration,
+        args.posts_per_transaction,
+        args.through_the_service,
+        args.rate,
     )
     posts_stored = rate * args.duration
     cpu_ms_per_post = (time.process_time() - cpu_before) * 1000 / posts_stored

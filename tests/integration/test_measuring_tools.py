@@ -38,6 +38,14 @@ def test_the_ceiling_stores_its_posts_whole_and_leaves_the_outbox_empty(
         assert connection.scalar(query, {"ids": events}) == 0
 
 
+def test_the_paced_ceiling_makes_no_more_posts_than_its_rate(post_engine: Engine) -> None:
+    before = last_post_id(post_engine)
+    # 10 transactions of 2 posts a second: at most 11 in the second (the first is due at once).
+    rate = ceiling.measure(1, duration_s=1.0, posts_per_transaction=2, rate=20)
+    assert 0 < rate <= 22
+    assert 0 < len(events_of_the_ceiling_since(post_engine, before)) <= 22
+
+
 def test_the_ceiling_through_the_service_stores_its_posts(post_engine: Engine) -> None:
     before = last_post_id(post_engine)
     rate = ceiling.measure(1, duration_s=0.5, through_the_service=True)
