@@ -42,6 +42,11 @@ DEAD = Gauge(
     "subscribe_webhook_deliveries_dead",
     "Webhook deliveries that gave up (`python -m subscribe_service retry-dead` retries them)",
 )
+BACKLOG_MEASURED_AT = Gauge(
+    "subscribe_webhook_backlog_measured_at_seconds",
+    "Unix time of the last count behind the three gauges above: while counts fail they keep"
+    " their last values, and this one falls behind (alert on time() minus it)",
+)
 ATTEMPTS = Counter(
     "subscribe_webhook_attempts_total", "Webhook attempts by what they made of the delivery",
     ["outcome"],
@@ -301,8 +306,9 @@ class Dispatcher:
                 log.error("webhook delivery dead", error=verdict.error, **context)
 
     async def measure_backlog_when_due(self) -> None:
-        """A count that fails leaves the gauges as they were, and nothing else: the deliveries
-        just claimed are under way (dropped, they would have waited out their lease)."""
+        """A count that fails leaves the gauges as they were, their time of measure with them,
+        and nothing else: the deliveries just claimed are under way (dropped, they would have
+        waited out their lease)."""
         if time.monotonic() < self.next_backlog:
             return
         self.next_backlog = time.monotonic() + BACKLOG_EVERY_S
@@ -314,6 +320,7 @@ class Dispatcher:
         PENDING.set(backlog.pending)
         OLDEST_PENDING_AGE.set(backlog.oldest_pending_age_s)
         DEAD.set(backlog.dead)
+        BACKLOG_MEASURED_AT.set_to_current_time()
 
 
 def describe(error: BaseException) -> str:

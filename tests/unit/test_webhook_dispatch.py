@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from prometheus_client import REGISTRY
 from pymysql.err import DataError, OperationalError
 from sqlalchemy import create_engine
 
@@ -278,12 +279,29 @@ def test_a_backlog_count_that_fails_leaves_the_claimed_deliveries_under_way(
     monkeypatch.setattr(FakeDeliveries, "backlog", unavailable)
     running = dispatcher(store, FakeWebhookSender(Outcome.success()))
     delivered = [(Status.DELIVERED, 1), (Status.DELIVERED, 1)]
+    measured_at = backlog_measured_at()
 
     asyncio.run(run_until(running, lambda: statuses(store) == delivered))
 
     assert counts > 0, "the backlog was never counted: the test proved nothing"
     assert statuses(store) == delivered
     assert running.is_ready()  # the claims work: the database is not the one to blame
+    assert backlog_measured_at() == measured_at  # it says the gauges are stale
+
+
+def backlog_measured_at() -> float:
+    return REGISTRY.get_sample_value("subscribe_webhook_backlog_measured_at_seconds") or 0.0
+
+
+def test_a_backlog_count_tells_when_it_was_taken() -> None:
+    store = store_with({10: True})
+    notify_subscribers(lambda: FakeSubscribeUnitOfWork(store), [post()])
+    running = dispatcher(store, FakeWebhookSender(Outcome.success()))
+    started = time.time()
+
+    asyncio.run(run_until(running, lambda: backlog_measured_at() >= started))
+
+    assert backlog_measured_at() >= started
 
 
 def test_the_dead_are_revived_a_batch_per_transaction_until_none_is_left() -> None:
