@@ -127,10 +127,10 @@ def measure(
         thread.start()
     for thread in threads:
         thread.join()
-    rate = sum(counts) / (time.monotonic() - started)
+    posts_per_s = sum(counts) / (time.monotonic() - started)
     if deps is not None:
         deps.close()
-    return rate
+    return posts_per_s
 
 
 def main() -> int:
