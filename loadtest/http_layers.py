@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Annotated
 
 import aiohttp
@@ -35,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 from chassis.api import create_api
 from chassis.error_responses import EveryMethodRoute
 from chassis.logs import configure_logging
+from loadtest import cpu
 from post_service.domain.idempotency import KEY_PATTERN
 from post_service.entrypoints.schemas import PostCreate
 
@@ -88,11 +87,6 @@ def chassis() -> FastAPI:
     )  # fmt: skip
 
 
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
 async def drive(url: str, rate: float, duration_s: float, server: int) -> float:
     """The server's ms of CPU per request over duration_s at rate requests a second."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
@@ -106,13 +100,13 @@ async def drive(url: str, rate: float, duration_s: float, server: int) -> float:
         for _ in range(50):  # warm up, and open the connections
             await one()
         count = int(rate * duration_s)
-        before, started = cpu_ticks(server), time.monotonic()
+        before, started = cpu.ticks([server]), time.monotonic()
         requests = []
         for i in range(count):
             await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
             requests.append(asyncio.create_task(one()))
         await asyncio.gather(*requests)
-        spent_ms = (cpu_ticks(server) - before) * 1000 / os.sysconf("SC_CLK_TCK")
+        spent_ms = (cpu.ticks([server]) - before) * cpu.MS_PER_TICK
     return spent_ms / count
 
 
