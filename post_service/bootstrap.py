@@ -37,6 +37,9 @@ class Bootstrapped:
     after_commit: Callable[[PostEvent], None] | None = None
     # Settings' default, for the tests that build these by hand.
     http_max_in_flight: int = Settings.model_fields["http_max_in_flight"].default
+    create_committers: int = Settings.model_fields["create_committers"].default
+    create_max_batch: int = Settings.model_fields["create_max_batch"].default
+    create_linger_ms: float = Settings.model_fields["create_linger_ms"].default
     # What the process does as it stops: in `direct` mode, hand over or count what is queued.
     close: Callable[[], None] = lambda: None
 
@@ -57,6 +60,9 @@ def bootstrap(settings: Settings) -> Bootstrapped:
         engine,
         lambda: SqlUnitOfWork(engine, outbox),
         http_max_in_flight=settings.http_max_in_flight,
+        create_committers=settings.create_committers,
+        create_max_batch=settings.create_max_batch,
+        create_linger_ms=settings.create_linger_ms,
     )
     if mode != RelayMode.DIRECT:
         return deps

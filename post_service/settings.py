@@ -41,6 +41,13 @@ class Settings(DatabaseSettings):
     # clients then met 503s at 150 to 200 posts/s, in the machine's passing stalls, which 64
     # absorbs (docs/benchmarks.md, "What limits the rate").
     http_max_in_flight: int = 64
+    # Group commit of new posts (chassis/group_commit.py, docs/benchmarks.md "Group commit"): how
+    # many batches are written at once, how many posts one takes at most (the in-flight limit:
+    # all of them), and how long the first waits for company. One committer waiting 10 ms made
+    # batches of 5 at 300 posts/s and cost the post service and its database the least CPU.
+    create_committers: int = Field(1, ge=1)
+    create_max_batch: int = Field(64, ge=1)
+    create_linger_ms: float = Field(10.0, ge=0)
     log_level: str = "info"
 
     relay_mode: RelayMode = RelayMode.CDC

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,13 +13,14 @@ from sqlalchemy import Connection, Engine, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 import chassis.unit_of_work
-from chassis.database_errors import is_lock_conflict
+from chassis.database_errors import blames_the_data, is_lock_conflict
 from contract.events import AGGREGATE_TYPE, PostCreated, PostEvent
 from post_service.adapters.tables import posts
 from post_service.domain.idempotency import KEY_LIFETIME, EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import NewPost, Post, now
 from post_service.service.ports import (
     AttemptInProgress,
+    BatchRefused,
     IdempotencyKeys,
     Outbox,
     PostRepository,
@@ -37,9 +39,20 @@ INSERT_EVENT = (
     " VALUES (%s, %s, %s, %s, %s, %s)"
 )
 DELETE_EVENT = "DELETE FROM post_event_outbox WHERE id = %s"
+DELETE_EVENTS = "DELETE FROM post_event_outbox WHERE id IN ({})"
+# The ids a multi-row INSERT gave its posts, by their events' ids: consecutive ids are not
+# promised (MySQL 8's default innodb_autoinc_lock_mode, 2, interleaves concurrent inserts).
+# A locking read, as every statement of a batch: the transaction takes no snapshot, so a key
+# another transaction committed meanwhile is a duplicate, never MariaDB's snapshot isolation's
+# "record has changed since last read" (innodb_snapshot_isolation, on by default from 11.6).
+IDS_OF_POSTS = "SELECT event_id, post_id FROM posts WHERE event_id IN ({}) LOCK IN SHARE MODE"
 INSERT_KEY = (
     "INSERT INTO idempotency_keys (idempotency_key, request_fingerprint, created_at)"
     " VALUES (%s, %s, %s)"
+)
+INSERT_COMPLETED_KEY = (
+    "INSERT INTO idempotency_keys (idempotency_key, request_fingerprint, created_at, post_id)"
+    " VALUES (%s, %s, %s, %s)"
 )
 # A locking read: it sees the newest committed row, not this transaction's snapshot.
 READ_KEY = (
@@ -57,17 +70,26 @@ class SqlPostRepository(PostRepository):
 
     def add(self, new_post: NewPost) -> Post:
         created_at, event_id = now(), uuid4()
-        row = (
-            new_post.author_id,
-            new_post.title,
-            new_post.content,
-            created_at.replace(tzinfo=None),
-            str(event_id),
-        )
+        row = _post_row(new_post, created_at, event_id)
         post_id = self.connection.exec_driver_sql(INSERT_POST, row).lastrowid
         return Post(
             post_id, new_post.author_id, new_post.title, new_post.content, created_at, event_id
         )
+
+    def add_all(self, new_posts: Sequence[NewPost]) -> list[Post]:
+        """One INSERT of every row (PyMySQL's executemany writes a multi-row INSERT), then one
+        SELECT of the ids they were given."""
+        created_at, event_ids = now(), [uuid4() for _ in new_posts]
+        rows = [_post_row(p, created_at, e) for p, e in zip(new_posts, event_ids, strict=True)]
+        with _refused_as_a_batch():
+            self.connection.exec_driver_sql(INSERT_POST, rows)
+        wanted = tuple(str(event_id) for event_id in event_ids)
+        found = self.connection.exec_driver_sql(IDS_OF_POSTS.format(_marks(wanted)), wanted)
+        post_ids = {UUID(event_id): post_id for event_id, post_id in found}
+        return [
+            Post(post_ids[e], p.author_id, p.title, p.content, created_at, e)
+            for p, e in zip(new_posts, event_ids, strict=True)
+        ]
 
     def created_since(self, since: datetime, after_post_id: int, limit: int) -> list[Post]:
         rows = self.connection.execute(
@@ -101,6 +123,35 @@ class SqlPostRepository(PostRepository):
 
     def remove(self, post_id: int) -> None:
         self.connection.execute(delete(posts).where(posts.c.post_id == post_id))
+
+
+def _post_row(
+    new_post: NewPost, created_at: datetime, event_id: UUID
+) -> tuple[int, str, str, datetime, str]:
+    return (
+        new_post.author_id,
+        new_post.title,
+        new_post.content,
+        created_at.replace(tzinfo=None),
+        str(event_id),
+    )
+
+
+def _marks(values: Sequence[object]) -> str:
+    """The placeholders of an IN list of that many values."""
+    return ", ".join(["%s"] * len(values))
+
+
+@contextmanager
+def _refused_as_a_batch() -> Iterator[None]:
+    """A statement of several requests' rows that one of them may be to blame for: a key met
+    before or held (IntegrityError, a lock conflict), or a value the database cannot store."""
+    try:
+        yield
+    except Exception as error:  # the driver's DataError, or a value it cannot even encode
+        if is_lock_conflict(error) or blames_the_data(error):
+            raise BatchRefused(str(error)) from error
+        raise
 
 
 def _post(row: Row[Any]) -> Post:
@@ -151,6 +202,16 @@ class SqlIdempotencyKeys(IdempotencyKeys):
     def complete(self, key: str, post_id: int) -> None:
         self.connection.exec_driver_sql(COMPLETE_KEY, (post_id, key))
 
+    def record_all(self, made: Sequence[tuple[IdempotencyKey, int]]) -> None:
+        if not made:
+            return
+        created_at = now().replace(tzinfo=None)
+        # In the keys' order: two batches lock the keys they share in the same order, and wait
+        # for each other instead of deadlocking.
+        rows = sorted((k.key, k.fingerprint, created_at, post_id) for k, post_id in made)
+        with _refused_as_a_batch():
+            self.connection.exec_driver_sql(INSERT_COMPLETED_KEY, rows)
+
     def purge_expired(self, limit: int) -> int:
         cutoff = (now() - KEY_LIFETIME).replace(tzinfo=None)
         return self.connection.exec_driver_sql(PURGE_KEYS, (cutoff, limit)).rowcount
@@ -169,30 +230,40 @@ class SqlOutbox(Outbox):
         self.keep_rows = keep_rows
 
     def append(self, event: PostEvent) -> None:
-        event_id = str(event.event_id)
-        self.connection.exec_driver_sql(
-            INSERT_EVENT,
-            (
-                event_id,
-                AGGREGATE_TYPE,
-                event.aggregate_id,
-                event.event_type,
-                orjson.dumps(event.payload()).decode(),
-                event.occurred_at.astimezone(UTC).replace(tzinfo=None),
-            ),
-        )
+        self.connection.exec_driver_sql(INSERT_EVENT, _event_row(event))
         if not self.keep_rows:
-            self.connection.exec_driver_sql(DELETE_EVENT, (event_id,))
+            self.connection.exec_driver_sql(DELETE_EVENT, (str(event.event_id),))
+
+    def append_all(self, events: Sequence[PostEvent]) -> None:
+        with _refused_as_a_batch():
+            self.connection.exec_driver_sql(INSERT_EVENT, [_event_row(e) for e in events])
+        if not self.keep_rows:
+            event_ids = tuple(str(event.event_id) for event in events)
+            self.connection.exec_driver_sql(DELETE_EVENTS.format(_marks(event_ids)), event_ids)
 
     def append_again(self, event: PostCreated) -> None:
         self.connection.exec_driver_sql(DELETE_EVENT, (str(event.event_id),))
         self.append(event)
 
 
+def _event_row(event: PostEvent) -> tuple[str, str, str, str, str, datetime]:
+    return (
+        str(event.event_id),
+        AGGREGATE_TYPE,
+        event.aggregate_id,
+        event.event_type,
+        orjson.dumps(event.payload()).decode(),
+        event.occurred_at.astimezone(UTC).replace(tzinfo=None),
+    )
+
+
 class NoOutbox(Outbox):
     """`direct` mode, the tutorial's V1: no outbox; the event is published after the commit."""
 
     def append(self, event: PostEvent) -> None:
+        pass
+
+    def append_all(self, events: Sequence[PostEvent]) -> None:
         pass
 
     def append_again(self, event: PostCreated) -> None:

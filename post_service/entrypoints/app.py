@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -17,9 +18,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.types import Lifespan
 
 from chassis.api import IdInPath, IdInQuery, create_api
+from chassis.database_errors import is_transient
 from chassis.error_responses import BODY_UNREADABLE, ErrorDetail, EveryMethodRoute
+from chassis.group_commit import GroupCommit
 from chassis.logs import configure_logging
 from chassis.unit_of_work import OutcomeUnknown
+from contract.events import PostCreated
 from post_service.bootstrap import Bootstrapped, bootstrap
 from post_service.domain.idempotency import KEY_LIFETIME, KEY_PATTERN
 from post_service.domain.posts import Edit, NewPost, NotTheAuthor, Post
@@ -30,6 +34,7 @@ from post_service.settings import Settings
 
 log = structlog.get_logger()
 KEY_LIFETIME_HOURS = round(KEY_LIFETIME.total_seconds() / 3600)
+RETRY_SOON = {"Retry-After": "1"}
 
 
 # A coroutine, so that FastAPI calls it on the event loop: a plain function would be sent to the
@@ -40,6 +45,14 @@ async def dependencies(request: Request) -> Bootstrapped:
 
 
 Deps = Annotated[Bootstrapped, Depends(dependencies)]
+
+Creations = GroupCommit[use_cases.CreatePost, PostCreated]
+
+
+async def creations(request: Request) -> Creations:
+    group_commit: Creations = request.app.state.creations
+    return group_commit
+
 
 posts = APIRouter(prefix="/posts", tags=["posts"], route_class=EveryMethodRoute)
 
@@ -75,20 +88,25 @@ IdempotencyKeyHeader = Annotated[
         },
     },
 )
-def create_post(
-    body: PostCreate, deps: Deps, idempotency_key: IdempotencyKeyHeader = None
+async def create_post(
+    body: PostCreate,
+    group_commit: Annotated[Creations, Depends(creations)],
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Creates a post and, in the same transaction, its PostCreated event (and, with an
     Idempotency-Key, the key: a retry with it answers this post)."""
     new_post = NewPost(body.author_id, body.title, body.content)
     key = idempotency_key.strip('"') if idempotency_key else None
     try:
-        event = use_cases.create_post(deps.unit_of_work, new_post, deps.after_commit, key)
+        event = await group_commit.submit(use_cases.CreatePost(new_post, key))
     except AttemptInProgress as error:
         detail = "a request with this Idempotency-Key is still in progress; try again shortly"
-        raise HTTPException(status.HTTP_409_CONFLICT, detail, {"Retry-After": "1"}) from error
+        raise HTTPException(status.HTTP_409_CONFLICT, detail, RETRY_SOON) from error
     except use_cases.PostGone as error:
         raise HTTPException(status.HTTP_410_GONE, str(error)) from error
+    except use_cases.NotAttempted as error:
+        detail = "the database failed before this request's turn; nothing was stored, try again"
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail, RETRY_SOON) from error
     except use_cases.KeyReused as error:
         raise RequestValidationError(
             [{"type": "idempotency_key_reused", "loc": ("header", "Idempotency-Key"),
@@ -183,16 +201,21 @@ KEY_PURGE_EVERY_S = 60.0
 
 
 def lifespan_of(deps: Bootstrapped) -> Lifespan[FastAPI]:
-    """While the API serves: purge expired idempotency keys now and then. As it stops: close
-    what the composition root opened (in `direct` mode, Kafka's queue: delivered or counted)."""
+    """While the API serves: write new posts in batches (group commit), and purge expired
+    idempotency keys now and then. As it stops (once every request is answered): close what the
+    composition root opened (in `direct` mode, Kafka's queue: delivered or counted)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purging = asyncio.create_task(purge_expired_keys(deps))
+        committing = asyncio.create_task(app.state.creations.run())
         try:
             yield
         finally:
             purging.cancel()
+            committing.cancel()
+            with suppress(asyncio.CancelledError):
+                await committing
             await asyncio.to_thread(deps.close)
 
     return lifespan
@@ -222,6 +245,17 @@ def create_app(deps: Bootstrapped) -> FastAPI:
         lifespan=lifespan_of(deps),
     )
     app.state.deps = deps
+    app.state.creations = Creations(
+        partial(
+            use_cases.create_posts,
+            deps.unit_of_work,
+            after_commit=deps.after_commit,
+            database_away=is_transient,
+        ),
+        committers=deps.create_committers,
+        max_batch=deps.create_max_batch,
+        linger_s=deps.create_linger_ms / 1000,
+    )
     return app
 
 

@@ -18,6 +18,11 @@ class PostRepository(abc.ABC):
     def add(self, new_post: NewPost) -> Post: ...
 
     @abc.abstractmethod
+    def add_all(self, new_posts: Sequence[NewPost]) -> list[Post]:
+        """Several posts at once, in their order; raises BatchRefused if the database refuses
+        one of them."""
+
+    @abc.abstractmethod
     def get(self, post_id: int, for_update: bool = False) -> Post | None:
         """The post; for_update locks its row until the transaction ends."""
 
@@ -40,6 +45,10 @@ class Outbox(abc.ABC):
     def append(self, event: PostEvent) -> None: ...
 
     @abc.abstractmethod
+    def append_all(self, events: Sequence[PostEvent]) -> None:
+        """Several events at once; raises BatchRefused if the database refuses one of them."""
+
+    @abc.abstractmethod
     def append_again(self, event: PostCreated) -> None:
         """Appends an event that was appended before: a row of it may still be there (the
         polling relay keeps published rows for a while); it is replaced, to be sent again."""
@@ -58,12 +67,23 @@ class IdempotencyKeys(abc.ABC):
         """Records the post the claimed key made."""
 
     @abc.abstractmethod
+    def record_all(self, made: Sequence[tuple[IdempotencyKey, int]]) -> None:
+        """Stores keys, each with the post it made, none of them claimed before. Raises
+        BatchRefused if one is stored already (expired or not) or held by another transaction."""
+
+    @abc.abstractmethod
     def purge_expired(self, limit: int) -> int:
         """Deletes keys older than their lifetime; returns how many."""
 
 
 class AttemptInProgress(Exception):
     """Another request with the same idempotency key has not finished yet."""
+
+
+class BatchRefused(Exception):
+    """The database refused a statement of several requests for something one of them may be to
+    blame for (a key stored or held before, a value it cannot store): the transaction is to be
+    rolled back, and each request tried alone."""
 
 
 class UnitOfWork(chassis.unit_of_work.UnitOfWork):

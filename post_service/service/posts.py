@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from contract.events import PostCreated, PostDeleted, PostEvent
 from post_service.domain.idempotency import EarlierAttempt, IdempotencyKey
 from post_service.domain.posts import Edit, NewPost, Post, now
-from post_service.service.ports import UnitOfWork
+from post_service.service.ports import BatchRefused, UnitOfWork
 
 
 class PostNotFound(Exception):
@@ -25,6 +26,11 @@ class PostGone(Exception):
 
 class KeyReused(Exception):
     """An idempotency key sent again with another request than the one it came with first."""
+
+
+class NotAttempted(Exception):
+    """A request of a batch that went one request at a time, not tried: the database failed an
+    earlier one. Nothing of it was stored."""
 
 
 def create_post(
@@ -53,6 +59,77 @@ def create_post(
     if after_commit is not None:
         after_commit(event)
     return event
+
+
+@dataclass(frozen=True)
+class CreatePost:
+    """A request for a post, with the idempotency key it came with, if any."""
+
+    new_post: NewPost
+    key: str | None = None
+
+
+def create_posts(
+    unit_of_work: Callable[[], UnitOfWork],
+    requests: Sequence[CreatePost],
+    after_commit: Callable[[PostEvent], None] | None = None,
+    database_away: Callable[[Exception], bool] = lambda error: False,
+) -> list[PostCreated | Exception]:
+    """Group commit: the posts, events and keys of several requests in one transaction, and one
+    COMMIT for all; each request gets its own post and event, or its own error, in its place.
+
+    One request cannot fail the others: when the database refuses the batch for something one of
+    them may be to blame for (a key stored or held before, a value it cannot store), each goes
+    again alone, as create_post. An error of the database itself (away, or a COMMIT whose outcome
+    is unknown) is raised, and answers every request of the batch alike; an error that
+    `database_away` says is the database's, met while they go one at a time, answers that
+    request, and the rest are not tried (NotAttempted) rather than each wait it out in turn."""
+    if len(requests) > 1:
+        try:
+            events = _created_together(unit_of_work, requests)
+        except BatchRefused:
+            pass
+        else:
+            if after_commit is not None:
+                for event in events:
+                    after_commit(event)
+            return list(events)
+    return _one_at_a_time(unit_of_work, requests, after_commit, database_away)
+
+
+def _created_together(
+    unit_of_work: Callable[[], UnitOfWork], requests: Sequence[CreatePost]
+) -> list[PostCreated]:
+    with unit_of_work() as uow:
+        added = uow.posts.add_all([request.new_post for request in requests])
+        events = [post.created_event() for post in added]
+        uow.outbox.append_all(events)
+        uow.keys.record_all(
+            [
+                (IdempotencyKey.of(request.key, request.new_post), post.post_id)
+                for request, post in zip(requests, added, strict=True)
+                if request.key is not None
+            ]
+        )
+        uow.commit()
+    return events
+
+
+def _one_at_a_time(
+    unit_of_work: Callable[[], UnitOfWork],
+    requests: Sequence[CreatePost],
+    after_commit: Callable[[PostEvent], None] | None,
+    database_away: Callable[[Exception], bool],
+) -> list[PostCreated | Exception]:
+    answers: list[PostCreated | Exception] = []
+    for request in requests:
+        try:
+            answers.append(create_post(unit_of_work, request.new_post, after_commit, request.key))
+        except Exception as error:
+            answers.append(error)
+            if database_away(error):
+                break
+    return answers + [NotAttempted() for _ in requests[len(answers) :]]
 
 
 def _replayed(uow: UnitOfWork, key: IdempotencyKey, earlier: EarlierAttempt) -> PostCreated:

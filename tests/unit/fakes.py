@@ -51,6 +51,9 @@ class FakePosts(post_ports.PostRepository):
         self.store.posts[post.post_id] = post
         return post
 
+    def add_all(self, new_posts: Sequence[NewPost]) -> list[Post]:
+        return [self.add(new_post) for new_post in new_posts]
+
     def get(self, post_id: int, for_update: bool = False) -> Post | None:
         return self.store.posts.get(post_id)
 
@@ -77,6 +80,10 @@ class FakeOutbox(post_ports.Outbox):
             raise RuntimeError("the outbox insert failed")
         self.store.outbox.append(event)
 
+    def append_all(self, events: Sequence[PostEvent]) -> None:
+        for event in events:
+            self.append(event)
+
     def append_again(self, event: PostCreated) -> None:
         self.store.outbox = [e for e in self.store.outbox if e.event_id != event.event_id]
         self.append(event)
@@ -95,6 +102,12 @@ class FakeIdempotencyKeys(post_ports.IdempotencyKeys):
 
     def complete(self, key: str, post_id: int) -> None:
         self.store.keys[key] = EarlierAttempt(self.store.keys[key].fingerprint, post_id)
+
+    def record_all(self, made: Sequence[tuple[IdempotencyKey, int]]) -> None:
+        for key, post_id in made:
+            if key.key in self.store.keys:
+                raise post_ports.BatchRefused(f"key {key.key!r} is stored already")
+            self.store.keys[key.key] = EarlierAttempt(key.fingerprint, post_id)
 
     def purge_expired(self, limit: int) -> int:
         return 0

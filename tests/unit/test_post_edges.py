@@ -4,9 +4,11 @@ never claims more than is known, and more requests than it can take are refused 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
+import pymysql
 import pytest
 from anyio.to_thread import current_default_thread_limiter
 from fastapi.testclient import TestClient
@@ -19,7 +21,9 @@ from chassis import body_limit
 from chassis.overload import InFlightLimit
 from chassis.unit_of_work import OutcomeUnknown
 from post_service.bootstrap import Bootstrapped
+from post_service.domain.posts import NewPost
 from post_service.entrypoints.app import create_app
+from post_service.service.posts import create_post
 from tests.unit.fakes import FakePostUnitOfWork, PostStore
 
 UNUSED_ENGINE = create_engine("mysql+pymysql://nobody@127.0.0.1:1/none")
@@ -78,6 +82,12 @@ class ServerGone(FakePostUnitOfWork):
         raise OperationalError("INSERT", None, Exception("Can't connect to server"))
 
 
+class ServerRefusing(FakePostUnitOfWork):
+    def __enter__(self) -> ServerRefusing:
+        refused = pymysql.err.OperationalError(2003, "Can't connect to MySQL server")
+        raise OperationalError("INSERT", None, refused)
+
+
 def test_a_commit_whose_answer_was_lost_gets_503_saying_the_outcome_is_unknown() -> None:
     deps = Bootstrapped(UNUSED_ENGINE, lambda: CommitLost(PostStore()))
     with TestClient(create_app(deps)) as client:
@@ -93,6 +103,40 @@ def test_a_database_away_before_the_commit_gets_503_saying_nothing_was_stored() 
         answer = client.post("/posts", json=BODY)
     assert answer.status_code == 503
     assert "nothing was stored" in answer.json()["detail"]
+
+
+def test_a_request_its_batch_did_not_try_gets_503_saying_nothing_was_stored() -> None:
+    store = PostStore()
+    create_post(lambda: FakePostUnitOfWork(store), NewPost(7, "once", "only once"), key="stored")
+    transactions = itertools.count()
+
+    def unit_of_work() -> FakePostUnitOfWork:
+        # The batch (refused: one key is stored), the first request alone, the second fails.
+        number = next(transactions)
+        return ServerRefusing(store) if number == 2 else FakePostUnitOfWork(store)
+
+    app = create_app(Bootstrapped(UNUSED_ENGINE, unit_of_work, create_linger_ms=500))
+
+    async def together() -> list[httpx.Response]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                keys = ["stored", "new-1", "new-2"]  # one batch: they come within the linger
+                return await asyncio.gather(
+                    *(
+                        client.post("/posts", json=BODY, headers={"Idempotency-Key": k})
+                        for k in keys
+                    )
+                )
+
+    answers = asyncio.run(together())
+
+    assert sorted(answer.status_code for answer in answers) == [201, 503, 503]
+    refused = [answer for answer in answers if answer.status_code == 503]
+    assert all("nothing was stored" in answer.json()["detail"] for answer in refused)
+    assert any(answer.headers.get("retry-after") == "1" for answer in refused)
+    assert next(transactions) == 3  # the batch and two alone: the third was never tried
+    assert len(store.posts) == (1 if answers[0].status_code == 201 else 2)
 
 
 def test_requests_beyond_the_limit_in_progress_get_503_at_once_with_retry_after() -> None:
