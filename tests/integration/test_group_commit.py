@@ -5,10 +5,9 @@ request at a time, and only that request's answer says so."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 
 from chassis.database_errors import blames_the_data, is_transient
@@ -17,10 +16,11 @@ from deploy.native import databases
 from deploy.native.layout import Layout
 from post_service.adapters.repository import SqlUnitOfWork, polling_outbox
 from post_service.adapters.tables import idempotency_keys, post_event_outbox, posts
-from post_service.domain.idempotency import KEY_LIFETIME, IdempotencyKey
-from post_service.domain.posts import NewPost, now
+from post_service.domain.idempotency import IdempotencyKey
+from post_service.domain.posts import NewPost
 from post_service.service.ports import AttemptInProgress
 from post_service.service.posts import CreatePost, KeyReused, create_post, create_posts
+from tests.integration.test_idempotency_keys import expire
 from tests.integration.test_post_transaction import binlog_since, row_changes, transactions
 from tests.random_refs import random_id
 from tests.running_stack import post_db_as_admin
@@ -99,13 +99,7 @@ def test_a_batch_with_a_key_stored_before_goes_one_request_at_a_time(post_engine
 def test_an_expired_key_in_a_batch_is_forgotten_and_taken_again(post_engine: Engine) -> None:
     author, key = random_id(), str(uuid.uuid4())
     create_post(lambda: SqlUnitOfWork(post_engine), NewPost(author, "old", ""), key=key)
-    long_ago = (now() - KEY_LIFETIME - timedelta(minutes=1)).replace(tzinfo=None)
-    with post_engine.begin() as connection:
-        connection.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.idempotency_key == key)
-            .values(created_at=long_ago)
-        )
+    expire(post_engine, key)
 
     answers = create_posts(
         lambda: SqlUnitOfWork(post_engine),

@@ -24,6 +24,17 @@ def posts_of(post_engine: Engine, author_id: int) -> int:
         return connection.scalar(select(func.count()).where(posts.c.author_id == author_id)) or 0
 
 
+def expire(post_engine: Engine, key: str) -> None:
+    """Ages the key past its lifetime, as if it had been used a day ago."""
+    long_ago = (now() - KEY_LIFETIME - timedelta(minutes=1)).replace(tzinfo=None)
+    with post_engine.begin() as connection:
+        connection.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.idempotency_key == key)
+            .values(created_at=long_ago)
+        )
+
+
 def test_racing_retries_with_one_key_make_one_post(post_engine: Engine) -> None:
     author, key = random_id(), str(uuid.uuid4())
     start = threading.Barrier(4)
@@ -72,12 +83,6 @@ def test_the_same_key_with_another_body_is_refused(post_engine: Engine) -> None:
 def test_an_expired_key_is_forgotten(post_engine: Engine) -> None:
     author, key = random_id(), str(uuid.uuid4())
     create_post(lambda: SqlUnitOfWork(post_engine), NewPost(author, "old", ""), key=key)
-    long_ago = (now() - KEY_LIFETIME - timedelta(minutes=1)).replace(tzinfo=None)
-    with post_engine.begin() as connection:
-        connection.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.idempotency_key == key)
-            .values(created_at=long_ago)
-        )
+    expire(post_engine, key)
     create_post(lambda: SqlUnitOfWork(post_engine), NewPost(author, "old", ""), key=key)
     assert posts_of(post_engine, author) == 2
