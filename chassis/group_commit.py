@@ -63,6 +63,8 @@ class GroupCommit(Generic[Request, Answer]):
             try:
                 await self._fill(batch)
                 outcomes = await anyio.to_thread.run_sync(self.write, [r for r, _ in batch])
+                if len(outcomes) != len(batch):  # no answer by position when they do not match
+                    raise RuntimeError(f"{len(batch)} requests, {len(outcomes)} answers")
                 for (_, answered), outcome in zip(batch, outcomes, strict=True):
                     _settle(answered, outcome)
             except asyncio.CancelledError:  # the service is stopping
