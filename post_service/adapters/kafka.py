@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import orjson
 import structlog
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, Message, Producer
 from prometheus_client import Counter
 
 from contract.events import EVENT_ID_HEADER, EVENT_TYPE_HEADER, PostEvent
@@ -76,8 +76,9 @@ class EventPublisher(Publisher):
 
     def publish_and_forget(self, event: PostEvent) -> None:
         """`direct` mode: sends without waiting; a failure is only logged. This is the loss.
-        The post is stored whatever happens here: a full queue or a refused message is a lost
-        event, counted like any other, never an error for the request."""
+        The post is stored whatever happens here: a full queue, a refused message or an event
+        that cannot be encoded is a lost event, counted like any other, never an error for the
+        request (nor, with group commit, for the other posts of its transaction)."""
 
         def delivered(error: KafkaError | None, message: Message) -> None:
             if error is not None:
@@ -85,8 +86,8 @@ class EventPublisher(Publisher):
 
         try:
             self.send(event, delivered)
-        except (BufferError, KafkaException) as error:
-            lost(event, str(error))
+        except Exception as error:  # BufferError, KafkaException, an encoding's TypeError, ...
+            lost(event, f"{type(error).__name__}: {error}")
 
     def serve_deliveries(self) -> None:
         """`direct` mode: Kafka's answers are handed over as they come, on a thread of their own.
