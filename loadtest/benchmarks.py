@@ -34,6 +34,10 @@ PROFILES = DOC.parent / "profiles"
 PROFILED = ("post-service", "subscribe-consumer", "subscribe-dispatcher")
 CANDIDATE_RATES = (100, 150, 200, 250, 300, 400, 500, 600, 800, 1000)
 CONNECTIONS = 4
+# Issue 15's conditions for the highest rate: held this long, with this many subscribers per
+# author, under this HTTP p99; and its end-to-end target, at this rate.
+HELD_S, HELD_SUBSCRIBERS, HELD_HTTP_P99_MS = 60, 3, 500
+E2E_TARGET_RATE, E2E_TARGET_P99_MS = 500, 150
 
 
 @dataclass
@@ -42,13 +46,16 @@ class Measured:
     summary: dict[str, Any]
 
     @property
+    def nothing_lost_or_doubled(self) -> bool:
+        s = self.summary
+        return bool(s["errors"] == 0 and s["lost"] == 0 and s["duplicated"] == 0)
+
+    @property
     def sustained(self) -> bool:
         """Every post accepted and delivered once, and the server kept up: no queue built up."""
         s = self.summary
-        return bool(
-            s["errors"] == 0
-            and s["lost"] == 0
-            and s["duplicated"] == 0
+        return (
+            self.nothing_lost_or_doubled
             and s["http_ms"]["p99"] < 1000
             and s["e2e_ms"]["p99"] < 2000
         )
@@ -189,6 +196,12 @@ def main() -> int:
     # returns once its own posts, queued behind all that, were delivered and the copy equal.
     measure(Scenario(rate=10, duration_s=5, webhooks=False, drain_timeout_s=300))
     best = highest_sustained_rate()
+    # The same rate as the issue asks it to be held: for a minute, three subscribers per author.
+    held = measure(
+        Scenario(rate=best.scenario.rate, duration_s=HELD_S, subscribers=HELD_SUBSCRIBERS,
+                 webhooks=False)
+    )  # fmt: skip
+    held_ok = held.nothing_lost_or_doubled and held.summary["http_ms"]["p99"] < HELD_HTTP_P99_MS
     costs = cpu_at(best.scenario.rate)
     pictures = profiles_at(best.scenario.rate)
     latency: dict[str, dict[float, Measured]] = {}
@@ -196,7 +209,7 @@ def main() -> int:
         switch_to(mode)
         latency[str(mode)] = {
             rate: measure(Scenario(rate=rate, duration_s=20, webhooks=False))
-            for rate in (10, 100, best.scenario.rate)
+            for rate in sorted({10, 100, E2E_TARGET_RATE, best.scenario.rate})
         }
     switch_to(RelayMode.CDC)
     outage = measure(
@@ -250,7 +263,11 @@ def main() -> int:
             f"{best.scenario.rate:g}", f"{best.scenario.rate / baseline:.2f}"),
         "",
         f"At {best.scenario.rate:g}/s: HTTP p99 {best.summary['http_ms']['p99']:.0f} ms, "
-        f"end-to-end p99 {best.summary['e2e_ms']['p99']:.0f} ms.",
+        f"end-to-end p99 {best.summary['e2e_ms']['p99']:.0f} ms (15 s, 1 subscriber per author).",
+        f"The same rate for {HELD_S} s with {HELD_SUBSCRIBERS} subscribers per author: "
+        f"{held.summary['accepted']:,} posts, HTTP p99 {held.summary['http_ms']['p99']:.0f} ms, "
+        f"end-to-end p99 {held.summary['e2e_ms']['p99']:.0f} ms, {held.summary['errors']} "
+        f"errors, {held.summary['lost']} lost, {held.summary['duplicated']} notified twice.",
         "",
         "## CPU per post, part by part",
         "",
@@ -365,13 +382,20 @@ def main() -> int:
         "",
         row("target", "measured", "met"),
         row("---", "---", "---"),
-        row("1,000 posts/s sustained, nothing lost or doubled", f"{best.scenario.rate:g}/s",
-            "yes" if best.scenario.rate >= 1000 else "no: see below"),
+        row(f"1,000 posts/s held {HELD_S} s, {HELD_SUBSCRIBERS} subscribers per author, "
+            f"HTTP p99 < {HELD_HTTP_P99_MS} ms, nothing lost or doubled",
+            f"{best.scenario.rate:g}/s, HTTP p99 {held.summary['http_ms']['p99']:.0f} ms, "
+            f"{held.summary['lost']} lost, {held.summary['duplicated']} doubled",
+            "yes" if best.scenario.rate >= 1000 and held_ok else "no: see below"),
         row("CPU per post, every process summed, <= 2.0 ms",
             f"{sum(c.ms_per_post for c in costs.values()):.2f} ms at {best.scenario.rate:g}/s",
             "yes" if sum(c.ms_per_post for c in costs.values()) <= 2.0 else "no"),
         row("consumer catch-up >= 5,000 events/s, 1 subscriber per author",
             f"{catch_up_1:,.0f}/s", "yes" if catch_up_1 >= 5000 else "no"),
+        row(f"e2e p99 <= {E2E_TARGET_P99_MS} ms at {E2E_TARGET_RATE} posts/s (cdc)",
+            f"{latency['cdc'][E2E_TARGET_RATE].summary['e2e_ms']['p99']:.0f} ms",
+            "yes" if latency["cdc"][E2E_TARGET_RATE].summary["e2e_ms"]["p99"]
+            <= E2E_TARGET_P99_MS else "no"),
         row("e2e p99 <= 150 ms at 100 posts/s (cdc)",
             f"{latency['cdc'][100].summary['e2e_ms']['p99']:.0f} ms",
             "yes" if latency["cdc"][100].summary["e2e_ms"]["p99"] <= 150 else "no"),
