@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import orjson
 import structlog
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from prometheus_client import Counter
 
 from contract.events import EVENT_ID_HEADER, EVENT_TYPE_HEADER, PostEvent
@@ -46,6 +46,14 @@ class EventPublisher(Publisher):
     def send(
         self, event: PostEvent, on_delivery: Callable[[KafkaError | None, Message], None]
     ) -> None:
+        self.produce(event, on_delivery)
+        self.producer.poll(0)
+
+    def produce(
+        self, event: PostEvent, on_delivery: Callable[[KafkaError | None, Message], None]
+    ) -> None:
+        """Hands the event to the producer's queue; raises if it cannot (full, refused, not
+        encodable)."""
         self.producer.produce(
             self.topic,
             value=orjson.dumps(event.payload()),
@@ -56,7 +64,6 @@ class EventPublisher(Publisher):
             },
             on_delivery=on_delivery,
         )
-        self.producer.poll(0)
 
     def publish(self, events: Sequence[PostEvent], timeout_s: float) -> set[str]:
         """Sends the events and waits for Kafka's answers; returns the ids it acknowledged."""
@@ -85,9 +92,12 @@ class EventPublisher(Publisher):
                 lost(event, str(error))
 
         try:
-            self.send(event, delivered)
-        except Exception as error:  # BufferError, KafkaException, an encoding's TypeError, ...
-            lost(event, f"{type(error).__name__}: {error}")
+            self.produce(event, delivered)
+        except (BufferError, KafkaException) as error:  # a full queue, a refused message
+            lost(event, str(error))
+        except Exception as error:  # anything else (a bug, say): lost too, with its traceback
+            lost(event, f"{type(error).__name__}: {error}", exc_info=True)
+        self.producer.poll(0)  # other events' answers, outside the try: they are not this one's
 
     def serve_deliveries(self) -> None:
         """`direct` mode: Kafka's answers are handed over as they come, on a thread of their own.
@@ -107,6 +117,6 @@ class EventPublisher(Publisher):
             self.producer.flush(0)
 
 
-def lost(event: PostEvent, error: str) -> None:
+def lost(event: PostEvent, error: str, exc_info: bool = False) -> None:
     LOST.inc()
-    log.error("event lost", event_id=str(event.event_id), error=error)
+    log.error("event lost", event_id=str(event.event_id), error=error, exc_info=exc_info)
