@@ -43,8 +43,8 @@ class Scenario:
     # Off: each request is sent once, whatever it gets (to see what the server answers first).
     retries: bool = True
     # The client's connections: more than the server takes at once (the post service's
-    # http_max_in_flight, 64), or overload would queue in the client, not meet the server's limit.
-    connections: int = 128
+    # http_max_in_flight, 128), or overload would queue in the client, not meet the server's limit.
+    connections: int = 256
     # Off: subscribers register no endpoint, and the run measures at the notifications table only.
     webhooks: bool = True
     # The share of requests the receiver fails while a receiver-errors or -timeouts fault lasts.

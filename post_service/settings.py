@@ -35,18 +35,18 @@ class Settings(DatabaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8081
     http_workers: int = 1
-    # Requests to /posts in progress at once, per worker; more are answered 503 at once. Four
-    # times the pool: every connection busy and the others waiting their turn, first come first
-    # served. Fewer (32, 48) bounded the latency under overload better, but the load test's
-    # clients then met 503s at 150 to 200 posts/s, in the machine's passing stalls, which 64
-    # absorbs (docs/benchmarks.md, "What limits the rate").
-    http_max_in_flight: int = 64
+    # Requests to /posts in progress at once, per worker; more are answered 503 at once. A new
+    # post in progress is a request waiting for its batch, which costs next to nothing; fewer (32,
+    # 48, 64) made the machine's passing stalls into 503s and retries a second later: with 64, 800
+    # posts/s met thousands of them, with 128 none up to 1,000/s, and under twice that rate the
+    # accepted requests' p99 stayed near half a second (docs/benchmarks.md, "The in-flight limit").
+    http_max_in_flight: int = 128
     # Group commit of new posts (chassis/group_commit.py, docs/benchmarks.md "Group commit"): how
     # many batches are written at once, how many posts one takes at most (the in-flight limit:
     # all of them), and how long the first waits for company. One committer waiting 10 ms made
     # batches of 5 at 300 posts/s and cost the post service and its database the least CPU.
     create_committers: int = Field(1, ge=1)
-    create_max_batch: int = Field(64, ge=1)
+    create_max_batch: int = Field(128, ge=1)
     create_linger_ms: float = Field(10.0, ge=0)
     log_level: str = "info"
 
