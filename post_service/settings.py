@@ -38,8 +38,9 @@ class Settings(DatabaseSettings):
     # Requests to /posts in progress at once, per worker; more are answered 503 at once. A new
     # post in progress is a request waiting for its batch, which costs next to nothing; fewer (32,
     # 48, 64) made the machine's passing stalls into 503s and retries a second later: with 64, 800
-    # posts/s met thousands of them, with 128 none up to 1,000/s, and under twice that rate the
-    # accepted requests' p99 stayed near half a second (docs/benchmarks.md, "The in-flight limit").
+    # posts/s met thousands of them, with 128 none in 15 s at 800 and at 1,000/s, and under twice
+    # the rate sustained the accepted requests' p99 stayed near half a second (docs/benchmarks.md,
+    # "The in-flight limit, raised to 128").
     http_max_in_flight: int = 128
     # Group commit of new posts (chassis/group_commit.py, docs/benchmarks.md "Group commit"): how
     # many batches are written at once, how many posts one takes at most (the in-flight limit:

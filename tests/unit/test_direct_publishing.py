@@ -47,8 +47,9 @@ def test_a_message_the_producer_refuses_is_a_counted_loss_not_an_error() -> None
 
 
 def test_an_event_that_cannot_be_sent_for_any_reason_is_a_counted_loss_not_an_error() -> None:
-    # A lone surrogate is a str that orjson will not encode (TypeError, not a Kafka error):
-    # the post is stored all the same, and the other posts of its group commit with it.
+    # A lone surrogate is a str that orjson will not encode: a TypeError, not a Kafka error,
+    # standing for any error before the producer (the API refuses such a title; a bug need not).
+    # The post is stored whatever happens here, and so are the others of its group commit.
     publisher = EventPublisher("127.0.0.1:1", "nowhere", message_timeout_ms=60_000)
     before = lost_so_far()
     unencodable = PostCreated(uuid4(), 1, 1, "\ud800", datetime.now(UTC))
