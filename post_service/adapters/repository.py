@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import orjson
 from sqlalchemy import Connection, Engine, Row, delete, select, update
@@ -17,7 +17,7 @@ from chassis.database_errors import blames_the_data, is_lock_conflict
 from contract.events import AGGREGATE_TYPE, PostCreated, PostEvent
 from post_service.adapters.tables import posts
 from post_service.domain.idempotency import KEY_LIFETIME, EarlierAttempt, IdempotencyKey
-from post_service.domain.posts import NewPost, Post, now
+from post_service.domain.posts import NewPost, Post, new_event_id, now
 from post_service.service.ports import (
     AttemptInProgress,
     BatchRefused,
@@ -69,7 +69,7 @@ class SqlPostRepository(PostRepository):
         self.connection = connection
 
     def add(self, new_post: NewPost) -> Post:
-        created_at, event_id = now(), uuid4()
+        created_at, event_id = now(), new_event_id()
         row = _post_row(new_post, created_at, event_id)
         post_id = self.connection.exec_driver_sql(INSERT_POST, row).lastrowid
         return Post(
@@ -79,7 +79,7 @@ class SqlPostRepository(PostRepository):
     def add_all(self, new_posts: Sequence[NewPost]) -> list[Post]:
         """One INSERT of every row (PyMySQL's executemany writes a multi-row INSERT), then one
         SELECT of the ids they were given."""
-        created_at, event_ids = now(), [uuid4() for _ in new_posts]
+        created_at, event_ids = now(), [new_event_id() for _ in new_posts]
         rows = [_post_row(p, created_at, e) for p, e in zip(new_posts, event_ids, strict=True)]
         with _refused_as_a_batch():
             self.connection.exec_driver_sql(INSERT_POST, rows)

@@ -6,11 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
-from uuid import UUID, uuid4
+from uuid import UUID
+
+from uuid_utils.compat import uuid7
 
 from contract.events import PostCreated, PostDeleted, PostUpdated
 
 CONTENT_MAX_CHARS: Final = 10_000
+
+
+def new_event_id() -> UUID:
+    """A time-ordered id (UUIDv7, RFC 9562): the millisecond of its making, then random bits.
+    Every table keyed by event ids (the posts', the consumer's inbox, its notifications) then
+    grows at one end of its index, whose recent pages stay in memory. Random ids (UUIDv4) land
+    anywhere in it: once an index outgrew the buffer pool, most inserts read a page from disk.
+    Within a millisecond a counter keeps them in the order they were made."""
+    return uuid7()
 
 
 class NotTheAuthor(Exception):
@@ -67,13 +78,13 @@ class Post:
         edited = replace(
             self, title=title, content=content, version=self.version + 1, updated_at=at
         )
-        event = PostUpdated(uuid4(), self.post_id, self.author_id, title, edited.version, at)
+        event = PostUpdated(new_event_id(), self.post_id, self.author_id, title, edited.version, at)
         return edited, event
 
     def deleted(self, author_id: int, at: datetime) -> PostDeleted:
         """The event of this post's deletion, one version on."""
         self._check_author(author_id)
-        return PostDeleted(uuid4(), self.post_id, self.author_id, self.version + 1, at)
+        return PostDeleted(new_event_id(), self.post_id, self.author_id, self.version + 1, at)
 
     def _check_author(self, author_id: int) -> None:
         if author_id != self.author_id:

@@ -8,11 +8,10 @@ import threading
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from uuid import uuid4
 
 from contract.events import PostCreated, PostEvent
 from post_service.domain.idempotency import EarlierAttempt, IdempotencyKey
-from post_service.domain.posts import NewPost, Post, now
+from post_service.domain.posts import NewPost, Post, new_event_id, now
 from post_service.service import ports as post_ports
 from subscribe_service.domain.deliveries import (
     Delivery,
@@ -47,7 +46,9 @@ class FakePosts(post_ports.PostRepository):
 
     def add(self, new_post: NewPost) -> Post:
         post_id = len(self.store.posts) + 1
-        post = Post(post_id, new_post.author_id, new_post.title, new_post.content, now(), uuid4())
+        post = Post(
+            post_id, new_post.author_id, new_post.title, new_post.content, now(), new_event_id()
+        )
         self.store.posts[post.post_id] = post
         return post
 

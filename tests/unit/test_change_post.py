@@ -3,12 +3,14 @@ version on; only the author."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from contract.events import PostCreated, PostDeleted, PostUpdated
-from post_service.domain.posts import Edit, NewPost, NotTheAuthor
+from post_service.domain.posts import Edit, NewPost, NotTheAuthor, new_event_id
 from post_service.service.posts import (
     PostGone,
     PostNotFound,
@@ -105,3 +107,21 @@ def test_a_replayed_creation_says_the_post_as_it_is_now_never_a_later_title_at_v
 
     assert (replayed.event_id, replayed.post_id) == (first.event_id, first.post_id)
     assert (replayed.title, replayed.version) == ("edited", 2)
+
+
+def test_event_ids_sort_as_they_were_made_and_carry_the_millisecond_of_their_making() -> None:
+    """Time-ordered ids keep the inbox's index growing at one end. Made in a burst, many share a
+    millisecond: they still sort in order, and their time does not run ahead of the clock."""
+    store = PostStore()
+    uow = lambda: FakePostUnitOfWork(store)  # noqa: E731
+    before_ms = time.time_ns() // 1_000_000
+    created = create_post(uow, NewPost(7, "first", "body"))
+    edit_post(uow, created.post_id, Edit(7, "second", None))
+    delete_post(uow, created.post_id, 7)
+    burst = [new_event_id() for _ in range(10_000)]
+    after_ms = time.time_ns() // 1_000_000
+    ids = [event.event_id for event in store.outbox] + burst
+    assert [str(i) for i in ids] == sorted(str(i) for i in ids)  # as a CHAR(36) column sorts
+    assert len(set(ids)) == len(ids)
+    assert {i.version for i in ids} == {7}
+    assert all(before_ms <= i.int >> 80 <= after_ms for i in ids)
