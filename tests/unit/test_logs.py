@@ -8,13 +8,20 @@ import logging
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import structlog
+import structlog.testing
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chassis.logs import configure_logging
 from post_service.adapters.kafka import EventPublisher
+from post_service.domain.posts import new_event_id
+from subscribe_service.adapters.notifier import SUBSCRIBERS_NAMED, LoggingNotifier
+from subscribe_service.domain.notifications import Notification
 from tests.running_stack import REPO, eventually
 
 
@@ -105,3 +112,27 @@ def test_lines_logged_at_once_by_threads_through_both_loggers_stay_whole_lines()
     assert len(lines) == 4 * 3000
     for line in lines:
         assert isinstance(json.loads(line), dict), line[:200]
+
+
+@given(
+    subscribers_per_event=st.lists(st.integers(min_value=1, max_value=250), max_size=5),
+)
+def test_the_notifier_logs_one_line_per_event_naming_its_subscribers(
+    subscribers_per_event: list[int],
+) -> None:
+    events = [new_event_id() for _ in subscribers_per_event]
+    created_at = datetime(2026, 12, 5, tzinfo=UTC)
+    notifications = [
+        Notification(event_id, subscriber_id, post_id, 7, "t", created_at)
+        for post_id, (event_id, count) in enumerate(
+            zip(events, subscribers_per_event, strict=True), start=1
+        )
+        for subscriber_id in range(1, count + 1)
+    ]
+    with structlog.testing.capture_logs() as lines:
+        LoggingNotifier().deliver(notifications)
+    assert [line["event_id"] for line in lines] == [str(e) for e in events]
+    for line, count in zip(lines, subscribers_per_event, strict=True):
+        assert line["event"] == "notifications delivered"
+        assert line["subscribers"] == count
+        assert line["subscriber_ids"] == list(range(1, min(count, SUBSCRIBERS_NAMED) + 1))
