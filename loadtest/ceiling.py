@@ -20,7 +20,6 @@ import json
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 
 import pymysql
@@ -28,7 +27,7 @@ import pymysql
 from loadtest import cpu
 from loadtest.__main__ import load_native_secrets
 from post_service.bootstrap import Bootstrapped, bootstrap
-from post_service.domain.posts import NewPost
+from post_service.domain.posts import NewPost, new_event_id
 from post_service.service import posts
 from post_service.settings import Settings
 
@@ -69,7 +68,7 @@ def transactions(
             time.sleep(max(0.0, due - time.monotonic()))
             moment = datetime.now(UTC)
             now = moment.replace(tzinfo=None)
-            event_ids = [str(uuid.uuid4()) for _ in range(posts_per_transaction)]
+            event_ids = [str(new_event_id()) for _ in range(posts_per_transaction)]
             cursor.executemany(
                 INSERT_POST,
                 [(AUTHOR, "ceiling", "bare PyMySQL", now, event_id) for event_id in event_ids],

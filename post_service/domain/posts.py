@@ -17,10 +17,11 @@ CONTENT_MAX_CHARS: Final = 10_000
 
 def new_event_id() -> UUID:
     """A time-ordered id (UUIDv7, RFC 9562): the millisecond of its making, then random bits.
-    Every table keyed by event ids (the posts', the consumer's inbox, its notifications) then
-    grows at one end of its index, whose recent pages stay in memory. Random ids (UUIDv4) land
-    anywhere in it: once an index outgrew the buffer pool, most inserts read a page from disk.
-    Within a millisecond a counter keeps them in the order they were made."""
+    The keys made of event ids (the outbox's, the posts table's, the consumer's inbox, its
+    notifications') then grow at one end of their index, whose recent pages stay in memory.
+    Random ids (UUIDv4) land anywhere in it: once an index outgrew the buffer pool, most inserts
+    read a page from disk. Within a millisecond, a counter keeps one process's ids in the order
+    they were made. (A webhook's id, a hash of the event id and the subscriber, is still random.)"""
     return uuid7()
 
 

@@ -23,8 +23,8 @@ SUBSCRIBERS_NAMED = 100
 class LoggingNotifier(Notifier):
     def deliver(self, notifications: Sequence[Notification]) -> None:
         """One line per event, not per notification: a post of an author with thousands of
-        subscribers is one line, and at three subscribers per author the consumer and supervisord,
-        which pipes the lines, spent less (docs/benchmarks.md, "One log line per event")."""
+        subscribers is one line. At three subscribers per author, the notifier's lines were 16 %
+        of the consumer's busy time (docs/benchmarks.md, "One log line per event")."""
         # A batch's notifications come event by event (notifications_of).
         for event_id, same_event in groupby(notifications, key=attrgetter("event_id")):
             notified = list(same_event)
