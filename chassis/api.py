@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Annotated, Any, Final
 
 import anyio.to_thread
@@ -30,6 +30,7 @@ from chassis.error_responses import (
     DATABASE_UNAVAILABLE,
     invalid_request,
 )
+from chassis.heap import freeze_startup_heap
 from chassis.http_metrics import RequestMetrics, metrics_endpoint
 from chassis.overload import InFlightLimit
 from chassis.unit_of_work import OutcomeUnknown
@@ -125,26 +126,27 @@ def exact_bounds(node: Any, keyword: str = "") -> Any:
     return node
 
 
-def a_thread_per_connection(
-    engine: Engine, lifespan: Lifespan[FastAPI] | None
-) -> Lifespan[FastAPI]:
-    """The lifespan, with as many threads for the routes as the pool has connections (AnyIO's
-    default is 40). A request in a thread beyond them would wait there for a connection, in an
-    order that is not its arrival's (a thread giving one back may take it again), while its
-    thread competes for the GIL with the event loop: under overload, a few requests waited
-    seconds. Beyond the threads, requests wait on the event loop, first come first served."""
+def serving(engine: Engine, lifespan: Lifespan[FastAPI] | None) -> Lifespan[FastAPI]:
+    """The lifespan, with what every API does as it starts serving.
+
+    As many threads for the routes as the pool has connections (AnyIO's default is 40). A request
+    in a thread beyond them would wait there for a connection, in an order that is not its
+    arrival's (a thread giving one back may take it again), while its thread competes for the GIL
+    with the event loop: under overload, a few requests waited seconds. Beyond the threads,
+    requests wait on the event loop, first come first served.
+
+    Once the service's own lifespan has started, the heap is frozen (chassis.heap): the garbage
+    collector's full collections no longer hold the event loop for tens of milliseconds."""
 
     @asynccontextmanager
-    async def with_threads(app: FastAPI) -> AsyncIterator[None]:
+    async def started(app: FastAPI) -> AsyncIterator[None]:
         if isinstance(engine.pool, QueuePool):  # chassis.database's engines
             anyio.to_thread.current_default_thread_limiter().total_tokens = engine.pool.size()
-        if lifespan is None:
-            yield
-            return
-        async with lifespan(app):
+        async with lifespan(app) if lifespan is not None else nullcontext():
+            freeze_startup_heap()
             yield
 
-    return with_threads
+    return started
 
 
 class ServiceAPI(FastAPI):
@@ -188,7 +190,7 @@ def create_api(
         title=f"{service} service",
         version="1.0",
         exception_handlers={RequestValidationError: invalid_request},
-        lifespan=a_thread_per_connection(engine, lifespan),
+        lifespan=serving(engine, lifespan),
         # The metrics are Prometheus's (chassis/http_metrics.py) and the logs structlog's.
         # FastAPI's own OpenTelemetry, off, no longer asks on every request whether a provider
         # has been configured since.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from deploy import parts
 from deploy.native.layout import Layout, read_env_file
 from loadtest.faults import Fault
 from loadtest.report import chart, table, write_json
-from loadtest.run import Scenario, run
+from loadtest.run import Scenario, perform
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
@@ -96,7 +95,7 @@ def main() -> int:
         edit_share=args.edit_share,
         delete_share=args.delete_share,
     )
-    finished = asyncio.run(run(scenario))
+    finished = perform(scenario)
     summary = finished.summary()
     print(table(summary))
     write_json(summary, args.report)

@@ -11,7 +11,6 @@ test's own receiver would share the load generator's process and core.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 import sys
@@ -25,20 +24,21 @@ from loadtest.__main__ import load_native_secrets
 from loadtest.compare import switch_to
 from loadtest.faults import REPO, Fault, make
 from loadtest.report import read_model_line
-from loadtest.run import Scenario, run
+from loadtest.run import Scenario, perform
 from post_service.settings import RelayMode
 from subscribe_service.settings import Settings
 
 DOC = REPO / "docs" / "benchmarks.md"
 PROFILES = DOC.parent / "profiles"
 PROFILED = ("post-service", "subscribe-consumer", "subscribe-dispatcher")
-CANDIDATE_RATES = (100, 150, 200, 250, 300, 400, 500, 600, 800, 1000)
+CANDIDATE_RATES = (100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1200, 1400)
 CONNECTIONS = 4
 # Each candidate rate is tried this long (one subscriber per author, the Scenario's default).
 PROBE_S = 15
-# Issue 15's conditions for the highest rate: held this long, with this many subscribers per
-# author, under this HTTP p99; and its end-to-end target, at this rate.
-HELD_S, HELD_SUBSCRIBERS, HELD_HTTP_P99_MS = 60, 3, 500
+# Issue 15's ingest target: this rate held this long, with this many subscribers per author,
+# under this HTTP p99 (held at the highest rate sustained when that is lower); and its
+# end-to-end target, at this rate.
+HELD_RATE, HELD_S, HELD_SUBSCRIBERS, HELD_HTTP_P99_MS = 1000, 60, 3, 500
 E2E_TARGET_RATE, E2E_TARGET_P99_MS = 500, 150
 # The backlog the consumer catches up with. It was 3,000 posts: at 8,000 events/s, six batches of
 # 500 in under half a second, timed from the first batch's commit.
@@ -70,7 +70,7 @@ def measure(scenario: Scenario) -> Measured:
     print(
         f"--- {scenario.rate:g}/s for {scenario.duration_s:g}s {scenario.faults}", file=sys.stderr
     )
-    finished = asyncio.run(run(scenario))
+    finished = perform(scenario)
     return Measured(scenario, finished.summary())
 
 
@@ -120,7 +120,7 @@ def catch_up(subscribers: int, rate: float, posts: int = CATCH_UP_POSTS) -> floa
         webhooks=False,
     )
     print(f"--- catch-up: {posts} posts at {rate:g}/s, consumer stopped", file=sys.stderr)
-    finished = asyncio.run(run(scenario))
+    finished = perform(scenario)
     applied_at: dict[str, float] = {}
     for delivery in finished.audit.deliveries:
         applied_at[delivery.event_id] = delivery.notified_at_epoch
@@ -201,10 +201,11 @@ def main() -> int:
     # returns once its own posts, queued behind all that, were delivered and the copy equal.
     measure(Scenario(rate=10, duration_s=5, webhooks=False, drain_timeout_s=300))
     best = highest_sustained_rate()
-    # The same rate as the issue asks it to be held: for a minute, three subscribers per author.
+    # The target rate (or the highest sustained, if lower) held as the issue asks: for a minute,
+    # three subscribers per author.
     held = measure(
-        Scenario(rate=best.scenario.rate, duration_s=HELD_S, subscribers=HELD_SUBSCRIBERS,
-                 webhooks=False)
+        Scenario(rate=min(best.scenario.rate, HELD_RATE), duration_s=HELD_S,
+                 subscribers=HELD_SUBSCRIBERS, webhooks=False)
     )  # fmt: skip
     held_ok = held.nothing_lost_or_doubled and held.summary["http_ms"]["p99"] < HELD_HTTP_P99_MS
     costs = cpu_at(best.scenario.rate)
@@ -269,7 +270,7 @@ def main() -> int:
         f"At {best.scenario.rate:g}/s: HTTP p99 {best.summary['http_ms']['p99']:.0f} ms, "
         f"end-to-end p99 {best.summary['e2e_ms']['p99']:.0f} ms "
         f"({best.scenario.duration_s:g} s, {best.scenario.subscribers} subscriber per author).",
-        f"The same rate for {HELD_S} s with {HELD_SUBSCRIBERS} subscribers per author: "
+        f"{held.scenario.rate:g}/s for {HELD_S} s with {HELD_SUBSCRIBERS} subscribers per author: "
         f"{held.summary['accepted']:,} posts, HTTP p99 {held.summary['http_ms']['p99']:.0f} ms, "
         f"end-to-end p99 {held.summary['e2e_ms']['p99']:.0f} ms, {held.summary['errors']} "
         f"errors, {held.summary['lost']} lost, {held.summary['duplicated']} notified twice.",
@@ -387,12 +388,12 @@ def main() -> int:
         "",
         row("target", "measured", "met"),
         row("---", "---", "---"),
-        row(f"1,000 posts/s held {HELD_S} s, {HELD_SUBSCRIBERS} subscribers per author, "
+        row(f"{HELD_RATE:,} posts/s held {HELD_S} s, {HELD_SUBSCRIBERS} subscribers per author, "
             f"HTTP p99 < {HELD_HTTP_P99_MS} ms, nothing lost or doubled",
-            f"{best.scenario.rate:g}/s, HTTP p99 {held.summary['http_ms']['p99']:.0f} ms, "
+            f"{held.scenario.rate:g}/s, HTTP p99 {held.summary['http_ms']['p99']:.0f} ms, "
             f"{held.summary['errors']} errors, {held.summary['lost']} lost, "
             f"{held.summary['duplicated']} doubled",
-            "yes" if best.scenario.rate >= 1000 and held_ok else "no: see below"),
+            "yes" if held.scenario.rate >= HELD_RATE and held_ok else "no: see below"),
         row("CPU per post, every process summed, <= 2.0 ms",
             f"{sum(c.ms_per_post for c in costs.values()):.2f} ms at {best.scenario.rate:g}/s",
             "yes" if sum(c.ms_per_post for c in costs.values()) <= 2.0 else "no"),

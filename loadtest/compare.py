@@ -10,7 +10,6 @@ USER_STATISTICS): the polling relay's user `post_relay`, Debezium's user `debezi
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from deploy.native import databases
 from deploy.native.layout import Layout
 from loadtest.__main__ import REPORTS, load_native_secrets
 from loadtest.faults import REPO, Fault
-from loadtest.run import Scenario, run
+from loadtest.run import Scenario, perform
 from post_service.settings import RelayMode
 
 MODES = (RelayMode.DIRECT, RelayMode.POLLING, RelayMode.CDC)
@@ -56,7 +55,7 @@ def measure(mode: RelayMode, scenario: Scenario) -> dict[str, Any]:
     print(f"--- {mode}", file=sys.stderr, flush=True)
     switch_to(mode)
     before, started = relay_statements(RELAY_USER[mode]), time.monotonic()
-    finished = asyncio.run(run(scenario))
+    finished = perform(scenario)
     elapsed = time.monotonic() - started
     statements = relay_statements(RELAY_USER[mode]) - before
     summary = finished.summary()

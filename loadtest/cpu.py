@@ -9,7 +9,6 @@ made, so that on a shared machine the idle cost is not charged to the posts.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from typing import Any
 from deploy.native.layout import Layout, read_env_file
 from deploy.native.supervisor import Supervisor
 from loadtest.__main__ import load_native_secrets
-from loadtest.run import Scenario, run
+from loadtest.run import Scenario, perform
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 MS_PER_TICK = 1000 / TICKS_PER_S
@@ -164,7 +163,7 @@ def main() -> int:
     summary: dict[str, Any] = {}
 
     def load() -> None:
-        summary.update(asyncio.run(run(scenario)).summary())
+        summary.update(perform(scenario).summary())
 
     costs = cost_per_post(native_parts, load, arguments.rate)
     if summary.get("errors", 1) or summary.get("lost", 1):

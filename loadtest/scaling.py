@@ -6,7 +6,6 @@ printed as a Markdown table for docs/scaling.md, which projects them."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from deploy.cluster.topology import (
 from deploy.native.layout import read_env_file
 from loadtest.cpu import PartCost, cost_per_post, table
 from loadtest.faults import REPO
-from loadtest.run import Scenario, audit_engines, run
+from loadtest.run import Scenario, audit_engines, perform
 from subscribe_service.adapters.tables import notifications
 
 CANDIDATE_RATES = (50, 100, 150, 200, 300, 400)
@@ -51,7 +50,7 @@ def scenario(rate: float, duration_s: float) -> Scenario:
 
 def measure(chosen: Scenario) -> dict[str, Any]:
     print(f"--- {chosen.rate:g}/s for {chosen.duration_s:g}s {chosen.faults}", file=sys.stderr)
-    return asyncio.run(run(chosen)).summary()
+    return perform(chosen).summary()
 
 
 def make(verb: str, host: Host) -> None:

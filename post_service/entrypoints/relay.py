@@ -17,6 +17,7 @@ from prometheus_client import Counter, Gauge, start_http_server
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from chassis.heap import freeze_startup_heap
 from chassis.unit_of_work import OutcomeUnknown
 from post_service.bootstrap import RelayDependencies
 from post_service.service import relay as use_cases
@@ -108,6 +109,7 @@ def run(settings: RelaySettings, deps: RelayDependencies) -> None:
     relay = Relay(settings, deps)
     signal.signal(signal.SIGTERM, relay.stop)
     signal.signal(signal.SIGINT, relay.stop)
+    freeze_startup_heap()
     log.info("polling relay started", interval_s=settings.relay_poll_interval_s)
     relay.run()
     log.info("polling relay stopped")

@@ -37,6 +37,7 @@ from tenacity import (
 )
 
 from chassis.database_errors import blames_the_data, driver_error
+from chassis.heap import freeze_startup_heap
 from contract.events import PostEvent
 from subscribe_service.adapters.kafka import EventStream, headers_of
 from subscribe_service.bootstrap import Bootstrapped, ConsumerDependencies
@@ -208,6 +209,7 @@ def run(consumer_deps: ConsumerDependencies) -> None:
     serve_metrics(deps.settings.metrics_host, deps.settings.metrics_port, consumer.is_ready)
     signal.signal(signal.SIGTERM, consumer.stop)
     signal.signal(signal.SIGINT, consumer.stop)
+    freeze_startup_heap()
     started = time.monotonic()
     consumer.run()
     log.info("consumer exiting", ran_s=round(time.monotonic() - started, 1))

@@ -24,6 +24,7 @@ import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
 from chassis.database_errors import blames_the_data, driver_error
+from chassis.heap import freeze_startup_heap
 from subscribe_service.bootstrap import DispatcherDependencies, bootstrap
 from subscribe_service.domain.deliveries import Delivery, Outcome, Status, Verdict
 from subscribe_service.entrypoints.metrics_endpoint import serve_metrics
@@ -338,6 +339,7 @@ async def serve(dependencies: DispatcherDependencies) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, dispatcher.stop)
+    freeze_startup_heap()
     await dispatcher.run()
 
 
