@@ -208,7 +208,9 @@ def main() -> int:
                  subscribers=HELD_SUBSCRIBERS, webhooks=False)
     )  # fmt: skip
     held_ok = held.nothing_lost_or_doubled and held.summary["http_ms"]["p99"] < HELD_HTTP_P99_MS
-    costs = cpu_at(best.scenario.rate)
+    # Judged at the target rate: the cost per post falls as the rate rises (larger batches), and
+    # above it the shed requests' cheap 503s would count as posts.
+    costs = cpu_at(held.scenario.rate)
     pictures = profiles_at(best.scenario.rate)
     latency: dict[str, dict[float, Measured]] = {}
     for mode in (RelayMode.CDC, RelayMode.POLLING):
@@ -268,8 +270,9 @@ def main() -> int:
             f"{best.scenario.rate:g}", f"{best.scenario.rate / baseline:.2f}"),
         "",
         f"At {best.scenario.rate:g}/s: HTTP p99 {best.summary['http_ms']['p99']:.0f} ms, "
-        f"end-to-end p99 {best.summary['e2e_ms']['p99']:.0f} ms "
-        f"({best.scenario.duration_s:g} s, {best.scenario.subscribers} subscriber per author).",
+        f"end-to-end p99 {best.summary['e2e_ms']['p99']:.0f} ms, {best.summary['retried']} "
+        f"requests retried ({best.scenario.duration_s:g} s, "
+        f"{best.scenario.subscribers} subscriber per author).",
         f"{held.scenario.rate:g}/s for {HELD_S} s with {HELD_SUBSCRIBERS} subscribers per author: "
         f"{held.summary['accepted']:,} posts, HTTP p99 {held.summary['http_ms']['p99']:.0f} ms, "
         f"end-to-end p99 {held.summary['e2e_ms']['p99']:.0f} ms, {held.summary['errors']} "
@@ -277,15 +280,17 @@ def main() -> int:
         "",
         "## CPU per post, part by part",
         "",
-        f"At {best.scenario.rate:g} posts/s (the highest sustained; 1 subscriber per author, no "
-        f"webhooks), over {cpu.WINDOW_S:g} s of the load from {cpu.WARM_UP_S:g} s after its "
-        f"start, beyond what each part spent idle in {cpu.WINDOW_S:g} s before it (`python -m "
-        "loadtest.cpu --rate R --subscribers 1` measures the same):",
+        f"At {held.scenario.rate:g} posts/s (the target rate, or the highest sustained if lower; "
+        f"1 subscriber per author, no webhooks), over {cpu.WINDOW_S:g} s of the load from "
+        f"{cpu.WARM_UP_S:g} s after its start, beyond what each part spent idle in "
+        f"{cpu.WINDOW_S:g} s before it (`python -m loadtest.cpu --rate R --subscribers 1` "
+        "measures the same):",
         "",
         *cpu.table(costs),
         "",
-        "Where the Python processes spend it, at the same rate with webhooks on (py-spy, the "
-        "thread holding the GIL, 100 samples a second; open the SVG in a browser to zoom): "
+        f"Where the Python processes spend it, at {best.scenario.rate:g} posts/s (the highest "
+        "sustained) with webhooks on (py-spy, the thread holding the GIL, 100 samples a second; "
+        "open the SVG in a browser to zoom): "
         + ", ".join(f"[{p.stem}](profiles/{p.name})" for p in pictures) + ".",
         "",
         "## End-to-end latency, cdc against polling (ms, from the request to the notification)",
@@ -395,7 +400,7 @@ def main() -> int:
             f"{held.summary['duplicated']} doubled",
             "yes" if held.scenario.rate >= HELD_RATE and held_ok else "no: see below"),
         row("CPU per post, every process summed, <= 2.0 ms",
-            f"{sum(c.ms_per_post for c in costs.values()):.2f} ms at {best.scenario.rate:g}/s",
+            f"{sum(c.ms_per_post for c in costs.values()):.2f} ms at {held.scenario.rate:g}/s",
             "yes" if sum(c.ms_per_post for c in costs.values()) <= 2.0 else "no"),
         row("consumer catch-up >= 5,000 events/s, 1 subscriber per author",
             f"{catch_up_1:,.0f}/s", "yes" if catch_up_1 >= 5000 else "no"),

@@ -21,6 +21,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import aiohttp
@@ -32,6 +34,7 @@ from starlette.types import Receive, Scope, Send
 
 from chassis.api import create_api
 from chassis.error_responses import EveryMethodRoute
+from chassis.heap import freeze_startup_heap
 from chassis.logs import configure_logging
 from loadtest import cpu
 from post_service.domain.idempotency import KEY_PATTERN
@@ -47,7 +50,8 @@ log = structlog.get_logger()
 
 
 async def bare(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] != "http":
+    if scope["type"] == "lifespan":
+        await serve_lifespan(receive, send)
         return
     more = True
     while more:
@@ -58,8 +62,24 @@ async def bare(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": ANSWER})
 
 
+async def serve_lifespan(receive: Receive, send: Send) -> None:
+    """The startup heap frozen once the app is ready, as every API of the system does
+    (chassis.api.serving), so that the three apps differ only in their layers."""
+    await receive()  # lifespan.startup
+    freeze_startup_heap()
+    await send({"type": "lifespan.startup.complete"})
+    await receive()  # lifespan.shutdown
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+@asynccontextmanager
+async def frozen_once_started(app: FastAPI) -> AsyncIterator[None]:
+    freeze_startup_heap()
+    yield
+
+
 def minimal() -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(lifespan=frozen_once_started)
 
     @app.post("/posts", status_code=201)
     def create(body: PostCreate) -> Response:

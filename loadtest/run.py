@@ -119,7 +119,8 @@ def audit_engines() -> tuple[Engine, Engine]:
 def perform(scenario: Scenario) -> Run:
     """The run, on uvloop's event loop (the services' too, under uvicorn). The load generator
     shares the machine's cores with the system it measures: at 1,000 posts/s, asyncio's own loop
-    cost it 0.38 ms of CPU a post, uvloop's 0.28 (docs/benchmarks.md, "The load generator")."""
+    cost it 0.38 ms of CPU a post, uvloop's 0.28 (docs/benchmarks.md, "The load generator on
+    uvloop")."""
     return uvloop.run(run(scenario))
 
 

@@ -3,8 +3,9 @@ stack was doing when a test against it failed."""
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,14 @@ _secrets = Layout.from_env().secrets
 if _secrets.exists():
     for _name, _value in read_env_file(_secrets).items():
         os.environ.setdefault(_name, _value)
+
+
+@pytest.fixture(autouse=True)
+def nothing_frozen_after() -> Iterator[None]:
+    """An app started in a test freezes the heap, as a service does once ready
+    (chassis.heap): in one pytest process that would keep every test's objects alive then."""
+    yield
+    gc.unfreeze()
 
 
 # The tiers that run against the native stack: when one of their tests fails first, the stack's

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from chassis.api import serving
 from chassis.heap import freeze_startup_heap
 from loadtest.generator import NEVER, without_full_collections
 from post_service.bootstrap import Bootstrapped as PostDeps
@@ -65,6 +68,20 @@ def test_an_api_freezes_its_heap_when_it_starts_serving() -> None:
         assert not tracked(app)
 
 
+def test_what_the_service_starts_in_its_lifespan_is_frozen_with_the_rest() -> None:
+    started: list[Node] = []
+
+    @asynccontextmanager
+    async def service_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert gc.get_freeze_count() == 0, "frozen before the service had started"
+        started.append(Node())
+        yield
+
+    app = FastAPI(lifespan=serving(create_engine("sqlite://"), service_lifespan))
+    with TestClient(app):
+        assert not tracked(started[0])
+
+
 def test_no_full_collection_comes_while_the_load_runs_and_the_collector_is_restored_after() -> None:
     thresholds = gc.get_threshold()
     before = Node()
@@ -75,3 +92,11 @@ def test_no_full_collection_comes_while_the_load_runs_and_the_collector_is_resto
     assert gc.get_threshold() == thresholds
     assert gc.get_freeze_count() == 0
     assert tracked(before)
+
+
+def test_the_collector_is_restored_when_the_load_ends_in_an_error() -> None:
+    thresholds = gc.get_threshold()
+    with pytest.raises(RuntimeError), without_full_collections():
+        raise RuntimeError("the load failed")
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == 0
