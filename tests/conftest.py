@@ -21,8 +21,9 @@ if _secrets.exists():
 
 @pytest.fixture(autouse=True)
 def nothing_frozen_after() -> Iterator[None]:
-    """An app started in a test freezes the heap, as a service does once ready
-    (chassis.heap): in one pytest process that would keep every test's objects alive then."""
+    """An app started in a test freezes the heap, as a service does once ready (chassis.heap):
+    in the one pytest process, every object alive at that moment would stay out of the
+    collector's reach until the run's end."""
     yield
     gc.unfreeze()
 

@@ -36,11 +36,11 @@ def tracked(thing: object) -> bool:
 
 @pytest.fixture(autouse=True)
 def unfrozen() -> Iterator[None]:
-    """Each test starts and ends with nothing frozen, and the collector's own thresholds."""
+    """Each test starts with nothing frozen (tests/conftest.py unfreezes after each), and ends
+    with the collector's own thresholds."""
     thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
-    gc.unfreeze()
     gc.set_threshold(*thresholds)
 
 
