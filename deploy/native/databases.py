@@ -75,7 +75,7 @@ def initialize_datadir(layout: Layout, server: DatabaseServer) -> None:
             "--skip-test-db",
         ],
         check=True,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,  # its progress; its complaints go to stderr
     )
 
 

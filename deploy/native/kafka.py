@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,12 +90,19 @@ def format_storage(libs: Path, server_properties: Path, cluster_id: str) -> None
             str(server_properties),
         ],
         check=True,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,  # its report of what it wrote; its complaints go to stderr
     )
 
 
-def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+def new_cluster_id(draw: Callable[[], uuid.UUID] = uuid.uuid4) -> str:
+    """A random KRaft cluster id, made as Kafka's own `kafka-storage random-uuid` makes one: 16
+    random bytes in unpadded URL-safe base64, drawn again while the text starts with '-'. The
+    storage tool's argument parser would take such an id for an option and refuse to format: one
+    id in 64, which once failed a fresh machine's `make up`."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(draw().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def prepare(layout: Layout) -> None:
