@@ -1,15 +1,19 @@
 """What a long-running process hides from the garbage collector's full collections, and what the
-load generator does: the startup heap is frozen (after its garbage is collected), and while the
-load runs no full collection comes."""
+load generator does: the startup heap is frozen (after its garbage is collected) once each process
+is ready, before its first piece of work, and while the load runs no full collection comes."""
 
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from types import FrameType
 
 import pytest
+from confluent_kafka import Message
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
@@ -18,8 +22,23 @@ from chassis.api import serving
 from chassis.heap import freeze_startup_heap
 from loadtest.generator import NEVER, without_full_collections
 from post_service.bootstrap import Bootstrapped as PostDeps
+from post_service.bootstrap import RelayDependencies
+from post_service.entrypoints import relay
 from post_service.entrypoints.app import create_app as create_post_app
-from tests.unit.fakes import FakePostUnitOfWork, PostStore
+from post_service.settings import RelaySettings
+from subscribe_service.adapters.notifier import LoggingNotifier
+from subscribe_service.bootstrap import Bootstrapped, ConsumerDependencies, DispatcherDependencies
+from subscribe_service.entrypoints import consumer, dispatcher
+from subscribe_service.settings import Settings as SubscribeSettings
+from tests.unit.consumer_fakes import FakeEventStream
+from tests.unit.fakes import (
+    FakePostUnitOfWork,
+    FakeSubscribeUnitOfWork,
+    FakeWebhookSender,
+    PostStore,
+    SubscribeStore,
+)
+from tests.unit.relay_fakes import FakeKafka, FakeRelayUnitOfWork, Queue
 
 
 class Node:
@@ -100,3 +119,90 @@ def test_the_collector_is_restored_when_the_load_ends_in_an_error() -> None:
         raise RuntimeError("the load failed")
     assert gc.get_threshold() == thresholds
     assert gc.get_freeze_count() == 0
+
+
+def unheard(signum: int, frame: FrameType | None) -> None:
+    raise AssertionError("the process set no SIGTERM handler: supervisord's stop would kill it")
+
+
+@pytest.fixture
+def own_signal_handlers() -> Iterator[None]:
+    """The entrypoints install their SIGTERM and SIGINT handlers; pytest gets its own back. Until
+    they do, a SIGTERM fails the test instead of ending pytest."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, unheard)
+    yield
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+
+
+class FirstWork:
+    """Stands for a process's first piece of work: notes whether the startup heap was frozen by
+    then, and asks the process to stop as supervisord does (SIGTERM)."""
+
+    def __init__(self) -> None:
+        self.frozen: list[bool] = []
+
+    def __call__(self) -> None:
+        if not self.frozen:
+            self.frozen.append(gc.get_freeze_count() > 0)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.usefixtures("own_signal_handlers")
+def test_the_polling_relay_freezes_its_heap_before_its_first_round() -> None:
+    first_work = FirstWork()
+
+    def unit_of_work() -> FakeRelayUnitOfWork:
+        first_work()
+        return FakeRelayUnitOfWork(Queue())
+
+    settings = RelaySettings(relay_db_password="unused", metrics_port=0)
+    relay.run(settings, RelayDependencies(create_engine("sqlite://"), unit_of_work, FakeKafka()))
+
+    assert first_work.frozen == [True]
+
+
+class FirstPoll(FakeEventStream):
+    def __init__(self, first_work: FirstWork) -> None:
+        super().__init__(journal=[])
+        self.first_work = first_work
+
+    def poll(self, timeout_s: float) -> list[Message]:
+        self.first_work()
+        return super().poll(timeout_s)
+
+
+@pytest.mark.usefixtures("own_signal_handlers")
+def test_the_consumer_freezes_its_heap_before_its_first_poll() -> None:
+    first_work = FirstWork()
+    deps = Bootstrapped(
+        SubscribeSettings(service_db_password="unused", metrics_port=0),
+        create_engine("sqlite://"),
+        lambda: FakeSubscribeUnitOfWork(SubscribeStore()),
+        LoggingNotifier(),
+    )
+
+    consumer.run(ConsumerDependencies(deps, FirstPoll(first_work)))
+
+    assert first_work.frozen == [True]
+
+
+@pytest.mark.usefixtures("own_signal_handlers")
+def test_the_dispatcher_freezes_its_heap_before_its_first_claim() -> None:
+    first_work, store = FirstWork(), SubscribeStore()
+
+    def unit_of_work() -> FakeSubscribeUnitOfWork:
+        first_work()
+        return FakeSubscribeUnitOfWork(store)
+
+    deps = Bootstrapped(
+        SubscribeSettings(service_db_password="unused", dispatcher_metrics_port=0),
+        create_engine("sqlite://"),
+        unit_of_work,
+        LoggingNotifier(),
+    )
+
+    dispatcher.run(DispatcherDependencies(deps, FakeWebhookSender()))
+
+    assert first_work.frozen == [True]
