@@ -18,9 +18,15 @@ from subscribe_service.service.subscriptions import subscribe
 from tests.random_refs import random_id
 
 
+def an_hour_ago() -> datetime:
+    """When the tests' subscribers subscribed: before any history, however long the machine
+    stalls between drawing a history and subscribing."""
+    return datetime.now(UTC) - timedelta(hours=1)
+
+
 def history(post_id: int, author_id: int, edits: int, deleted: bool) -> list[PostEvent]:
-    """A post's events as the post service raises them: created (after the test subscribed),
-    edited, maybe deleted."""
+    """A post's events as the post service raises them: created (after the test's subscriber
+    subscribed), edited, maybe deleted."""
     start = datetime.now(UTC) + timedelta(seconds=1)
     events: list[PostEvent] = [PostCreated(uuid4(), post_id, author_id, "v1", start)]
     for version in range(2, edits + 2):
@@ -64,7 +70,7 @@ def test_a_subscriber_sees_the_newest_version_applied_whatever_the_order(
 ) -> None:
     events, batches = arrival
     post_id, author_id, subscriber_id = random_id(), random_id(), random_id()
-    subscribe(subscribe_deps.unit_of_work, subscriber_id, author_id)
+    subscribe(subscribe_deps.unit_of_work, subscriber_id, author_id, at=an_hour_ago())
     for batch in batches:
         notify_subscribers(
             subscribe_deps.unit_of_work, [renumbered(e, post_id, author_id) for e in batch]
@@ -82,7 +88,7 @@ def test_an_event_older_than_the_applied_version_changes_nothing(
     subscribe_deps: Bootstrapped,
 ) -> None:
     post_id, author_id, subscriber_id = random_id(), random_id(), random_id()
-    subscribe(subscribe_deps.unit_of_work, subscriber_id, author_id)
+    subscribe(subscribe_deps.unit_of_work, subscriber_id, author_id, at=an_hour_ago())
     created, edit, later_edit = history(post_id, author_id, edits=2, deleted=False)
 
     notify_subscribers(subscribe_deps.unit_of_work, [created, later_edit])
@@ -96,7 +102,7 @@ def test_a_creation_applied_after_its_posts_deletion_notifies_nobody(
     subscribe_deps: Bootstrapped,
 ) -> None:
     post_id, author_id, subscriber_id = random_id(), random_id(), random_id()
-    subscribe(subscribe_deps.unit_of_work, subscriber_id, author_id)
+    subscribe(subscribe_deps.unit_of_work, subscriber_id, author_id, at=an_hour_ago())
     created, deleted = history(post_id, author_id, edits=0, deleted=True)
 
     notify_subscribers(subscribe_deps.unit_of_work, [deleted])
