@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +31,12 @@ def register(subscriptions: httpx.Client, subscriber: int, receiver: Receiver) -
     receiver.secret = answer.json()["secret"]
     shown = subscriptions.get(f"/subscribers/{subscriber}/endpoint").json()
     assert shown == {"subscriber_id": subscriber, "url": receiver.url}
+
+
+def settled(subscriptions: httpx.Client, subscriber: int) -> list[dict[str, Any]] | None:
+    """The subscriber's deliveries once none is pending, else None."""
+    listed: list[dict[str, Any]] = subscriptions.get(f"/subscribers/{subscriber}/deliveries").json()
+    return listed if listed and all(d["status"] != "pending" for d in listed) else None
 
 
 def delivered_metric() -> float:
@@ -66,10 +73,13 @@ def test_each_notification_reaches_the_endpoint_signed_and_once_after_dedupe_thr
     titles = {n["data"]["title"] for n in receiver.processed.values()}
     assert titles == {c["title"] for c in created}
 
-    listed = subscriptions.get(f"/subscribers/{subscriber}/deliveries").json()
+    # The dispatcher records an outcome after the receiver has answered: wait for the records.
+    listed = eventually(
+        lambda: settled(subscriptions, subscriber), timeout_s=30, what="the outcomes recorded"
+    )
     assert Counter((d["status"], d["attempts"]) for d in listed) == {("delivered", 3): 3}
     assert {d["webhook_id"] for d in listed} == set(receiver.attempts)
-    assert delivered_metric() >= delivered_before + 3
+    eventually(lambda: delivered_metric() >= delivered_before + 3, what="the deliveries counted")
     # Both keep GET /notifications; the one without an endpoint has only that.
     wait_notified(subscriptions, without_endpoint, event_ids)
     assert {n["event_id"] for n in notifications(subscriptions, subscriber)} == event_ids
