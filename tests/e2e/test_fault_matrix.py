@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.running_stack import REPO, eventually
+from tests.running_stack import AFTER_KAFKA_RESTART_S, REPO, eventually
 
 RATE, DURATION_S = 20, 30
 # Edits and deletions per post created: every post's versions must be applied going up.
@@ -35,7 +35,7 @@ MIN_EDITS_APPLIED = 20
 def load_through(faults: list[str], report: Path) -> dict[str, Any]:
     command = [
         sys.executable, "-m", "loadtest", "--rate", str(RATE), "--duration", str(DURATION_S),
-        "--subscribers", "2", "--fail-on-loss", "--drain-timeout", "120",
+        "--subscribers", "2", "--fail-on-loss", "--drain-timeout", str(AFTER_KAFKA_RESTART_S),
         "--edit-share", str(EDIT_SHARE), "--delete-share", str(DELETE_SHARE),
         "--report", str(report), "--chart", str(report.with_suffix(".png")),
     ]  # fmt: skip

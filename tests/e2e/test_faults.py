@@ -11,7 +11,7 @@ from confluent_kafka.admin import AdminClient
 from subscribe_service.settings import Settings
 from tests.e2e.system import notifications, post, subscribe, wait_notified
 from tests.random_refs import random_id
-from tests.running_stack import KAFKA, eventually, make, metric
+from tests.running_stack import AFTER_KAFKA_RESTART_S, KAFKA, eventually, make, metric
 
 SETTINGS = Settings.model_fields
 
@@ -47,7 +47,7 @@ def test_posts_made_while_kafka_is_down_are_all_delivered_once_it_is_back(
         make("start-kafka")
 
     event_ids = {c["event_id"] for c in created}
-    received = wait_notified(subscriptions, subscriber, event_ids, timeout_s=120)
+    received = wait_notified(subscriptions, subscriber, event_ids, timeout_s=AFTER_KAFKA_RESTART_S)
     assert Counter(n["event_id"] for n in received) == dict.fromkeys(event_ids, 1)
 
 

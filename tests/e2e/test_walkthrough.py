@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.running_stack import REPO
+from tests.running_stack import AFTER_KAFKA_RESTART_S, REPO
 
 LOOKING = (
     "make topics", "make watch-raw", "make notifications", "make feed", "grep ", "make status",
     "curl -s localhost:8081/metrics", "curl -s 'localhost:8082/subscribers/",
 )  # fmt: skip
-DEADLINE_S = 90
+# A step that only looks is retried this long: the tutorial stops and starts Kafka.
+DEADLINE_S = AFTER_KAFKA_RESTART_S
 
 
 @dataclass
