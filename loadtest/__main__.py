@@ -13,6 +13,7 @@ from deploy.native.layout import Layout, read_env_file
 from loadtest.faults import Fault
 from loadtest.report import chart, table, write_json
 from loadtest.run import Scenario, perform
+from subscribe_service.adapters.kafka import AFTER_KAFKA_RESTART_S
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
@@ -28,7 +29,13 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--post-url", default=parts.POST_SERVICE.url)
     parser.add_argument("--subscribe-url", default=parts.SUBSCRIBE_API.url)
-    parser.add_argument("--drain-timeout", type=float, default=120, help="seconds (default 120)")
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=AFTER_KAFKA_RESTART_S,
+        help=f"seconds (default {AFTER_KAFKA_RESTART_S:g}: the consumer's worst recovery from a "
+        "Kafka restart)",
+    )
     parser.add_argument("--report", type=Path, default=REPORTS / "loadtest-latest.json")
     parser.add_argument("--chart", type=Path, default=REPORTS / "loadtest-latest.png")
     parser.add_argument(

@@ -21,6 +21,7 @@ from loadtest.generator import Changed, Sent, change_at_rate, post_at_rate
 from loadtest.receiver import Receiver
 from loadtest.report import Run
 from post_service.settings import Settings as PostSettings
+from subscribe_service.adapters.kafka import AFTER_KAFKA_RESTART_S
 from subscribe_service.settings import Settings as SubscribeSettings
 
 # Far above the ids people and tests use, so a run's notifications are its own.
@@ -40,7 +41,7 @@ class Scenario:
     post_url: str = parts.POST_SERVICE.url
     subscribe_url: str = parts.SUBSCRIBE_API.url
     # After the last request: how long delivery may take before what is missing counts as lost.
-    drain_timeout_s: float = 120.0
+    drain_timeout_s: float = AFTER_KAFKA_RESTART_S
     # Off: each request is sent once, whatever it gets (to see what the server answers first).
     retries: bool = True
     # The client's connections: more than the server takes at once (the post service's

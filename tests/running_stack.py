@@ -15,7 +15,6 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from deploy import parts
 from deploy.native import databases
 from deploy.native.layout import Layout
-from subscribe_service.adapters.kafka import COMMIT_LIMIT_S
 
 REPO = Path(__file__).resolve().parents[1]
 POST_URL = parts.POST_SERVICE.url
@@ -23,10 +22,6 @@ SUBSCRIBE_URL = parts.SUBSCRIBE_API.url
 CONSUMER_METRICS_URL = parts.SUBSCRIBE_CONSUMER.health_url
 KAFKA = parts.KAFKA.address
 CONNECT_URL = parts.CONNECT.url
-# How long, at worst, events wait once Kafka is back from a restart: a consumer whose offset
-# commit never returned ends after COMMIT_LIMIT_S, and supervisord starts it anew
-# (docs/reliability.md; seen once in CI). A test waiting less would fail while the system heals.
-AFTER_KAFKA_RESTART_S = COMMIT_LIMIT_S + 60
 
 T = TypeVar("T")
 

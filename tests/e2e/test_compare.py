@@ -14,7 +14,7 @@ def test_compare_shows_direct_losing_and_cdc_costing_less_than_polling() -> None
     done = subprocess.run(
         [
             sys.executable, "-m", "loadtest.compare", "--rate", "10", "--duration", "20",
-            "--fault", "kafka@5s+8s", "--drain-timeout", "30",
+            "--fault", "kafka@5s+8s",
         ],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip

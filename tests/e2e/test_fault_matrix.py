@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.running_stack import AFTER_KAFKA_RESTART_S, REPO, eventually
+from subscribe_service.adapters.kafka import AFTER_KAFKA_RESTART_S
+from tests.running_stack import REPO, eventually
 
 RATE, DURATION_S = 20, 30
 # Edits and deletions per post created: every post's versions must be applied going up.

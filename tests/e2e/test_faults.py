@@ -8,10 +8,11 @@ import httpx
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from subscribe_service.adapters.kafka import AFTER_KAFKA_RESTART_S
 from subscribe_service.settings import Settings
 from tests.e2e.system import notifications, post, subscribe, wait_notified
 from tests.random_refs import random_id
-from tests.running_stack import AFTER_KAFKA_RESTART_S, KAFKA, eventually, make, metric
+from tests.running_stack import KAFKA, eventually, make, metric
 
 SETTINGS = Settings.model_fields
 

@@ -8,9 +8,10 @@ import sys
 
 import httpx
 
+from subscribe_service.adapters.kafka import AFTER_KAFKA_RESTART_S
 from tests.e2e.system import post, subscribe, wait_notified
 from tests.random_refs import random_id
-from tests.running_stack import AFTER_KAFKA_RESTART_S, REPO
+from tests.running_stack import REPO
 
 
 def test_a_load_run_through_a_kafka_outage_loses_and_doubles_nothing(

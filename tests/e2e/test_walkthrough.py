@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.running_stack import AFTER_KAFKA_RESTART_S, REPO
+from subscribe_service.adapters.kafka import AFTER_KAFKA_RESTART_S
+from tests.running_stack import REPO
 
 LOOKING = (
     "make topics", "make watch-raw", "make notifications", "make feed", "grep ", "make status",
