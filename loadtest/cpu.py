@@ -85,22 +85,24 @@ def cost_per_post(
     counted after its restart."""
     pids = {**parts(), LOAD_GENERATOR: [os.getpid()]}
 
-    def sample() -> dict[str, int]:
-        return {name: ticks(group) for name, group in pids.items()}
+    def sample() -> tuple[dict[str, int], float]:
+        return {name: ticks(group) for name, group in pids.items()}, time.monotonic()
 
-    before = sample()
+    # Each window as long as it lasted: a sleep on a busy machine overruns what it was asked for.
+    before, idle_began = sample()
     time.sleep(window_s)
-    idle = sample()
+    idle, idle_ended = sample()
     with steady_load(load, warm_up_s):
-        begun = sample()
+        begun, load_began = sample()
         time.sleep(window_s)
-        ended = sample()
+        ended, load_ended = sample()
+    idle_s, load_s = idle_ended - idle_began, load_ended - load_began
     costs = {}
     for name in pids:
-        idle_per_s = (idle[name] - before[name]) / window_s
-        beyond_idle = ended[name] - begun[name] - idle_per_s * window_s
+        idle_per_s = (idle[name] - before[name]) / idle_s
+        beyond_idle = ended[name] - begun[name] - idle_per_s * load_s
         costs[name] = PartCost(
-            idle_per_s * MS_PER_TICK, beyond_idle * MS_PER_TICK / (rate * window_s)
+            idle_per_s * MS_PER_TICK, beyond_idle * MS_PER_TICK / (rate * load_s)
         )
     return costs
 

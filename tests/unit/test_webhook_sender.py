@@ -178,7 +178,8 @@ def test_an_endpoint_slower_than_the_attempt_timeout_is_a_failure(receiver: Rece
         dispatcher_read_timeout_s=10,
     )
     assert outcome == Outcome.failure("no answer within 0.5s")
-    assert time.monotonic() - started < 1.5
+    # Ended by the attempt's bound, not the 10 s read timeout: with room for a busy machine.
+    assert time.monotonic() - started < 5
 
 
 def test_an_endpoint_that_refuses_the_connection_is_a_failure() -> None:
