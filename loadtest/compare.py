@@ -28,8 +28,9 @@ from post_service.settings import RelayMode
 from subscribe_service.adapters.kafka import AFTER_KAFKA_RESTART_S
 
 MODES = (RelayMode.DIRECT, RelayMode.POLLING, RelayMode.CDC)
-# V1 loses what it published while Kafka was away, and those posts never come: they are waited
-# for this long at most, not the whole drain (what V1 did deliver comes within seconds).
+# V1 loses what it published while Kafka was away, and those posts never come: V1 is waited for
+# this long at most, not the whole drain. What it did deliver comes within seconds, unless the
+# consumer itself is recovering (AFTER_KAFKA_RESTART_S): a post later than this counts as lost.
 DIRECT_DRAIN_S = 30.0
 RELAY_USER = {RelayMode.DIRECT: None, RelayMode.POLLING: "post_relay", RelayMode.CDC: "debezium"}
 

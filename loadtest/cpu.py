@@ -77,24 +77,25 @@ def cost_per_post(
     rate: float,
     window_s: float = WINDOW_S,
     warm_up_s: float = WARM_UP_S,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, PartCost]:
     """Each part's CPU while idle for window_s, then per post beyond idle over window_s of
     load() at `rate` posts/s, from warm_up_s after it started: the steady state, not a
     process's first requests nor the audit after the load. load must last longer than
     warm_up_s + window_s. parts() is asked once, before: a process restarted meanwhile is not
-    counted after its restart."""
+    counted after its restart. Each window is charged for as long as it lasted: a sleep on a busy
+    machine overruns what it was asked for."""
     pids = {**parts(), LOAD_GENERATOR: [os.getpid()]}
 
     def sample() -> tuple[dict[str, int], float]:
         return {name: ticks(group) for name, group in pids.items()}, time.monotonic()
 
-    # Each window as long as it lasted: a sleep on a busy machine overruns what it was asked for.
     before, idle_began = sample()
-    time.sleep(window_s)
+    sleep(window_s)
     idle, idle_ended = sample()
     with steady_load(load, warm_up_s):
         begun, load_began = sample()
-        time.sleep(window_s)
+        sleep(window_s)
         ended, load_ended = sample()
     idle_s, load_s = idle_ended - idle_began, load_ended - load_began
     costs = {}

@@ -40,7 +40,8 @@ class Scenario:
     faults: list[Fault] = field(default_factory=list)
     post_url: str = parts.POST_SERVICE.url
     subscribe_url: str = parts.SUBSCRIBE_API.url
-    # After the last request: how long delivery may take before what is missing counts as lost.
+    # After the last request and the faults' end: how long delivery, the edits and the read model
+    # may take, all together, before what is missing counts as lost.
     drain_timeout_s: float = AFTER_KAFKA_RESTART_S
     # Off: each request is sent once, whatever it gets (to see what the server answers first).
     retries: bool = True
@@ -181,14 +182,14 @@ async def run_with(scenario: Scenario, auditor: Auditor, receiver: Receiver | No
     changed = await changing
     load_ended = time.monotonic()
     windows = list(await asyncio.gather(*injected))
+    # One drain for all that is awaited, from the faults' end: what is missing then is lost.
+    drained_by = time.monotonic() + scenario.drain_timeout_s
     # The read model is polled from the load's end, beside the events' own drain: its
     # convergence time is its own, not theirs plus its.
-    converging = asyncio.create_task(
-        wait_for_read_model(auditor, load_ended, scenario.drain_timeout_s)
-    )
+    converging = asyncio.create_task(wait_for_read_model(auditor, load_ended, drained_by))
     await asyncio.to_thread(auditor.resolve_unknown, sent)
-    await wait_for_delivery(auditor, sent, scenario.drain_timeout_s, receiver)
-    await wait_for_changes(auditor, changed, scenario.drain_timeout_s)
+    await wait_for_delivery(auditor, sent, drained_by, receiver)
+    await wait_for_changes(auditor, changed, drained_by)
     read_model = await converging
     printer.cancel()
     await progress.print_line()
@@ -207,11 +208,10 @@ async def run_with(scenario: Scenario, auditor: Auditor, receiver: Receiver | No
 
 
 async def wait_for_read_model(
-    auditor: Auditor, load_ended: float, timeout_s: float
+    auditor: Auditor, load_ended: float, deadline: float
 ) -> ReadModelAudit:
-    """Polls until the read model's checksum equals its source's, or the deadline passes; then
-    counts the rows that differ (0 once converged)."""
-    deadline = time.monotonic() + timeout_s
+    """Polls until the read model's checksum equals its source's, or the deadline (monotonic)
+    passes; then counts the rows that differ (0 once converged)."""
     while True:
         source, replica = await asyncio.to_thread(auditor.checksums)
         if source == replica:
@@ -224,10 +224,9 @@ async def wait_for_read_model(
         await asyncio.sleep(0.5)
 
 
-async def wait_for_changes(auditor: Auditor, changed: list[Changed], timeout_s: float) -> None:
+async def wait_for_changes(auditor: Auditor, changed: list[Changed], deadline: float) -> None:
     """Polls until the consumer has applied every edit and deletion that was answered, or the
-    deadline passes (what is still missing then counts as lost in the audit)."""
-    deadline = time.monotonic() + timeout_s
+    deadline (monotonic) passes: what is still missing then counts as lost in the audit."""
     while time.monotonic() < deadline:
         edits = await asyncio.to_thread(auditor.edits_not_applied, changed)
         if edits == 0 and await asyncio.to_thread(auditor.deletions_not_applied, changed) == 0:
@@ -236,12 +235,11 @@ async def wait_for_changes(auditor: Auditor, changed: list[Changed], timeout_s: 
 
 
 async def wait_for_delivery(
-    auditor: Auditor, sent: list[Sent], timeout_s: float, receiver: Receiver | None
+    auditor: Auditor, sent: list[Sent], deadline: float, receiver: Receiver | None
 ) -> None:
     """Polls until every expected (event, subscriber) pair is committed, and with webhooks has
-    reached the receiver, or the deadline passes. Pairs, not a count: a post stored despite a
-    timeout adds notifications that a count would take for the ones still missing."""
-    deadline = time.monotonic() + timeout_s
+    reached the receiver, or the deadline (monotonic) passes. Pairs, not a count: a post stored
+    despite a timeout adds notifications that a count would take for the ones still missing."""
     while time.monotonic() < deadline:
         if await asyncio.to_thread(auditor.missing, sent, receiver) == 0:
             if receiver is not None:

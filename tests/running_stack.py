@@ -22,6 +22,8 @@ SUBSCRIBE_URL = parts.SUBSCRIBE_API.url
 CONSUMER_METRICS_URL = parts.SUBSCRIBE_CONSUMER.health_url
 KAFKA = parts.KAFKA.address
 CONNECT_URL = parts.CONNECT.url
+# How long a test lets a load run (python -m loadtest and its kin) take, drain included.
+LOAD_RUN_TIMEOUT_S = 600
 
 T = TypeVar("T")
 

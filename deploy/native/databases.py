@@ -9,6 +9,7 @@ import structlog
 
 from deploy import parts
 from deploy.native.layout import REPO, Layout
+from deploy.native.tools import run_quietly
 from deploy.parts import Part
 
 log = structlog.get_logger()
@@ -65,7 +66,7 @@ def initialize_datadir(layout: Layout, server: DatabaseServer) -> None:
     if (datadir / "mysql").is_dir():
         return
     log.info("initializing MariaDB data", server=server.part.name)
-    subprocess.run(
+    run_quietly(
         [
             "mariadb-install-db",
             "--no-defaults",
@@ -73,9 +74,7 @@ def initialize_datadir(layout: Layout, server: DatabaseServer) -> None:
             "--user=root",
             "--auth-root-authentication-method=socket",
             "--skip-test-db",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,  # its progress; its complaints go to stderr
+        ]
     )
 
 

@@ -5,7 +5,6 @@ a host of its own. Both render connect/kafka/*.properties, shared with docker co
 from __future__ import annotations
 
 import base64
-import subprocess
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import structlog
 
 from deploy import parts
 from deploy.native.layout import REPO, Layout
+from deploy.native.tools import run_quietly
 
 log = structlog.get_logger()
 
@@ -77,7 +77,7 @@ def worker_properties(bootstrap_servers: str, host: str, plugins: Path, topology
 def format_storage(libs: Path, server_properties: Path, cluster_id: str) -> None:
     """Formats a node's KRaft log directory, once: every node of a cluster with the same id."""
     log.info("formatting Kafka storage", cluster_id=cluster_id, config=str(server_properties))
-    subprocess.run(
+    run_quietly(
         [
             "java",
             "-cp",
@@ -88,9 +88,7 @@ def format_storage(libs: Path, server_properties: Path, cluster_id: str) -> None
             cluster_id,
             "--config",
             str(server_properties),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,  # its report of what it wrote; its complaints go to stderr
+        ]
     )
 
 

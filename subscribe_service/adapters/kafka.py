@@ -37,8 +37,9 @@ PROGRESS_QUERY_S = 5.0
 COMMIT_RETRY_S = 30.0
 COMMIT_LIMIT_S = COMMIT_RETRY_S + 60.0 + 10.0
 # Once Kafka is back from a restart, the longest the consumer takes to go on: a commit stuck
-# until COMMIT_LIMIT_S ends the process, and supervisord's new one joins the group. Whatever waits
-# for events after a Kafka outage (a load run's drain, a test) waits this long before it says lost.
+# until COMMIT_LIMIT_S ends the process; then 60 s for supervisord's new one to start, to wait
+# out the old member's session in the group (10 s) and to read the batch again, with room to
+# spare. What waits for events after a Kafka outage waits this long before it calls one lost.
 AFTER_KAFKA_RESTART_S = COMMIT_LIMIT_S + 60.0
 # librdkafka's own lines (a broker gone, say) go through logging, as JSON like the rest; the
 # clients hand them over in poll(), consume() and flush().

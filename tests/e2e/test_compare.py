@@ -7,16 +7,20 @@ import json
 import subprocess
 import sys
 
-from tests.running_stack import REPO
+import pytest
+
+from tests.running_stack import LOAD_RUN_TIMEOUT_S, REPO
 
 
+# Three load runs, two of which may wait out the consumer's worst recovery from a Kafka restart.
+@pytest.mark.timeout(LOAD_RUN_TIMEOUT_S + 60)
 def test_compare_shows_direct_losing_and_cdc_costing_less_than_polling() -> None:
     done = subprocess.run(
         [
             sys.executable, "-m", "loadtest.compare", "--rate", "10", "--duration", "20",
             "--fault", "kafka@5s+8s",
         ],
-        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+        cwd=REPO, capture_output=True, text=True, timeout=LOAD_RUN_TIMEOUT_S, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     modes = json.loads((REPO / "reports" / "compare.json").read_text())["modes"]

@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 
 from subscribe_service.adapters.kafka import AFTER_KAFKA_RESTART_S
-from tests.running_stack import REPO, eventually
+from tests.running_stack import LOAD_RUN_TIMEOUT_S, REPO, eventually
 
+# A case's load run may wait out the consumer's worst recovery from a Kafka restart; given
+# pytest's 300 s, a run that lost something would end in a timeout instead of its audit.
+pytestmark = pytest.mark.timeout(LOAD_RUN_TIMEOUT_S + 60)
 RATE, DURATION_S = 20, 30
 # Edits and deletions per post created: every post's versions must be applied going up.
 EDIT_SHARE, DELETE_SHARE = 0.5, 0.05
@@ -42,7 +45,9 @@ def load_through(faults: list[str], report: Path) -> dict[str, Any]:
     ]  # fmt: skip
     for fault in faults:
         command += ["--fault", fault]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=LOAD_RUN_TIMEOUT_S
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     summary: dict[str, Any] = json.loads(report.read_text())
     assert (summary["lost"], summary["duplicated"]) == (0, 0)

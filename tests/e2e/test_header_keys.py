@@ -81,7 +81,6 @@ def author_and_subscriber(subscriptions: httpx.Client) -> tuple[int, int]:
 
 @settings(
     max_examples=5,
-    deadline=None,
     database=None,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

@@ -172,7 +172,6 @@ def subscribe_db() -> Iterator[Engine]:
 
 @settings(
     max_examples=15,
-    deadline=None,
     database=None,
     # Each example is a round trip through the whole stack: a failing batch is shown as it came,
     # not shrunk over minutes.

@@ -7,13 +7,16 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from subscribe_service.adapters.kafka import AFTER_KAFKA_RESTART_S
 from tests.e2e.system import post, subscribe, wait_notified
 from tests.random_refs import random_id
-from tests.running_stack import REPO
+from tests.running_stack import LOAD_RUN_TIMEOUT_S, REPO
 
 
+# A load run, then a wait for the consumer's worst recovery from a Kafka restart.
+@pytest.mark.timeout(LOAD_RUN_TIMEOUT_S + AFTER_KAFKA_RESTART_S)
 def test_a_load_run_through_a_kafka_outage_loses_and_doubles_nothing(
     posts: httpx.Client, subscriptions: httpx.Client
 ) -> None:
@@ -27,7 +30,7 @@ def test_a_load_run_through_a_kafka_outage_loses_and_doubles_nothing(
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=LOAD_RUN_TIMEOUT_S,
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr

@@ -100,6 +100,8 @@ def test_the_walkthrough_has_steps_to_run() -> None:
     assert all(step.command.strip() for step in steps)
 
 
+# Its steps stop and start Kafka four times, and a step that only looks may wait DEADLINE_S.
+@pytest.mark.timeout(900)
 def test_every_step_of_the_readme_walkthrough_does_what_the_readme_says(
     restored_stack: None,
 ) -> None:

@@ -61,9 +61,7 @@ def renumbered(event: PostEvent, post_id: int, author_id: int) -> PostEvent:
     return PostDeleted(event.event_id, post_id, author_id, event.version, event.deleted_at)
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(arrival=deliveries())
 def test_a_subscriber_sees_the_newest_version_applied_whatever_the_order(
     subscribe_deps: Bootstrapped, arrival: tuple[list[PostEvent], list[list[PostEvent]]]

@@ -58,7 +58,7 @@ def test_the_script_is_sourced_by_the_entrypoint_so_it_has_docker_process_sql() 
     assert not os.access(SCRIPT, os.X_OK)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(password=passwords)
 def test_a_password_reaches_mysql_as_the_native_stack_writes_it(password: str) -> None:
     sql = sql_for("post_service_db", password)

@@ -27,7 +27,8 @@ from post_service.entrypoints import relay
 from post_service.entrypoints.app import create_app as create_post_app
 from post_service.settings import RelaySettings
 from subscribe_service.adapters.notifier import LoggingNotifier
-from subscribe_service.bootstrap import Bootstrapped, ConsumerDependencies, DispatcherDependencies
+from subscribe_service.bootstrap import Bootstrapped as SubscribeDeps
+from subscribe_service.bootstrap import ConsumerDependencies, DispatcherDependencies
 from subscribe_service.entrypoints import consumer, dispatcher
 from subscribe_service.settings import Settings as SubscribeSettings
 from tests.unit.consumer_fakes import FakeEventStream
@@ -126,11 +127,18 @@ def unheard(signum: int, frame: FrameType | None) -> None:
 
 
 @pytest.fixture
-def own_signal_handlers() -> Iterator[None]:
-    """The entrypoints install their SIGTERM and SIGINT handlers; pytest gets its own back. Until
-    they do, a SIGTERM fails the test instead of ending pytest."""
+def entrypoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A process's entrypoint run inside pytest: it serves no metrics (a server each would stay
+    for the rest of the run), and installs its SIGTERM and SIGINT handlers, after which pytest gets
+    its own back. Until it does, a SIGTERM fails the test instead of ending pytest."""
+    monkeypatch.setattr(relay, "start_http_server", lambda *args, **kwargs: None)
+    monkeypatch.setattr(consumer, "serve_metrics", lambda *args: None)
+    monkeypatch.setattr(dispatcher, "serve_metrics", lambda *args: None)
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
     signal.signal(signal.SIGTERM, unheard)
+    assert gc.get_freeze_count() == 0, (
+        "frozen before the entrypoint ran: the test would prove nothing"
+    )
     yield
     for signum, handler in handlers.items():
         signal.signal(signum, handler)
@@ -149,7 +157,7 @@ class FirstWork:
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-@pytest.mark.usefixtures("own_signal_handlers")
+@pytest.mark.usefixtures("entrypoint")
 def test_the_polling_relay_freezes_its_heap_before_its_first_round() -> None:
     first_work = FirstWork()
 
@@ -157,7 +165,7 @@ def test_the_polling_relay_freezes_its_heap_before_its_first_round() -> None:
         first_work()
         return FakeRelayUnitOfWork(Queue())
 
-    settings = RelaySettings(relay_db_password="unused", metrics_port=0)
+    settings = RelaySettings(relay_db_password="unused")
     relay.run(settings, RelayDependencies(create_engine("sqlite://"), unit_of_work, FakeKafka()))
 
     assert first_work.frozen == [True]
@@ -173,11 +181,11 @@ class FirstPoll(FakeEventStream):
         return super().poll(timeout_s)
 
 
-@pytest.mark.usefixtures("own_signal_handlers")
+@pytest.mark.usefixtures("entrypoint")
 def test_the_consumer_freezes_its_heap_before_its_first_poll() -> None:
     first_work = FirstWork()
-    deps = Bootstrapped(
-        SubscribeSettings(service_db_password="unused", metrics_port=0),
+    deps = SubscribeDeps(
+        SubscribeSettings(service_db_password="unused"),
         create_engine("sqlite://"),
         lambda: FakeSubscribeUnitOfWork(SubscribeStore()),
         LoggingNotifier(),
@@ -188,7 +196,7 @@ def test_the_consumer_freezes_its_heap_before_its_first_poll() -> None:
     assert first_work.frozen == [True]
 
 
-@pytest.mark.usefixtures("own_signal_handlers")
+@pytest.mark.usefixtures("entrypoint")
 def test_the_dispatcher_freezes_its_heap_before_its_first_claim() -> None:
     first_work, store = FirstWork(), SubscribeStore()
 
@@ -196,8 +204,8 @@ def test_the_dispatcher_freezes_its_heap_before_its_first_claim() -> None:
         first_work()
         return FakeSubscribeUnitOfWork(store)
 
-    deps = Bootstrapped(
-        SubscribeSettings(service_db_password="unused", dispatcher_metrics_port=0),
+    deps = SubscribeDeps(
+        SubscribeSettings(service_db_password="unused"),
         create_engine("sqlite://"),
         unit_of_work,
         LoggingNotifier(),

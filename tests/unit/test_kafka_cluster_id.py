@@ -33,8 +33,3 @@ def test_an_id_the_storage_tool_would_read_as_an_option_is_drawn_again(
     assert len(cluster_id) == 22
     assert base64.urlsafe_b64decode(cluster_id + "==") == kept.bytes
     assert next(draws, None) is None  # every refused draw was looked at, and nothing after
-
-
-@given(drawn=LEADING_DASH)
-def test_the_refused_draws_are_exactly_those_that_start_with_a_dash(drawn: uuid.UUID) -> None:
-    assert base64.urlsafe_b64encode(drawn.bytes).decode().startswith("-")
