@@ -13,7 +13,7 @@ def freeze_startup_heap() -> None:
     In the post service at 1,000 posts/s, full collections came about once a second and each
     held the event loop 47 to 72 ms, walking some 100,000 objects that live as long as the
     process; a request arriving meanwhile waited as long. Frozen, the same collections took 1.5
-    to 4 ms (docs/benchmarks.md, "Garbage collection pauses"). Call it once, when the process is
+    to 3.8 ms (docs/benchmarks.md, "Garbage collection pauses"). Call it once, when the process is
     ready to work: a frozen object is never freed, so nothing made per request may be frozen."""
     gc.collect()
     gc.freeze()
